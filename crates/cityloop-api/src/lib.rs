@@ -1,0 +1,269 @@
+//! The HTTP API of cityloop: one axum router per area of the product, one
+//! error type ([`problem::Problem`], RFC 7807), one authentication extractor
+//! ([`auth::Caller`]), and an OpenAPI document generated from the handlers.
+//!
+//! Key design decision: handlers are thin. They parse the request into domain
+//! values, ask the domain's policy (`cityloop_domain::User::can_*`) whether
+//! the caller may act, and call one store operation. The router is built by
+//! [`app`] without a socket, so tests can drive it with `oneshot`; [`serve`]
+//! runs it on a listener with the per-client rate limit.
+
+pub mod areas;
+pub mod auth;
+pub mod directory;
+pub mod ops;
+pub mod problem;
+pub mod responsibility;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use chrono::{DateTime, Utc};
+use cityloop_domain::{User, mask_phone};
+use cityloop_geo::AreaIndex;
+use cityloop_store::Store;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use utoipa::{OpenApi, ToSchema};
+
+/// Where time comes from; tests inject a fixed or stepping clock.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Limits of the HTTP boundary (units last in the names).
+#[derive(Debug, Clone)]
+pub struct ApiLimits {
+    /// Largest request body accepted.
+    pub body_bytes_max: usize,
+    /// Sustained requests per second per client address.
+    pub rate_per_second: u64,
+    /// Requests a client may burst above the sustained rate.
+    pub rate_burst: u32,
+    /// Longest a request may take before it is answered 408.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            body_bytes_max: 2 * 1024 * 1024,
+            rate_per_second: 200,
+            rate_burst: 400,
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+struct Shared {
+    store: Arc<dyn Store>,
+    index: RwLock<Arc<AreaIndex>>,
+    clock: Arc<dyn Clock>,
+    limits: ApiLimits,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    shared: Arc<Shared>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, limits: ApiLimits) -> AppState {
+        AppState {
+            shared: Arc::new(Shared {
+                store,
+                index: RwLock::new(Arc::new(AreaIndex::new(Vec::new()))),
+                clock,
+                limits,
+                metrics: ops::metrics_handle(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.shared.store.as_ref()
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    pub fn limits(&self) -> &ApiLimits {
+        &self.shared.limits
+    }
+
+    /// The current point → area index.
+    pub fn index(&self) -> Arc<AreaIndex> {
+        let guard = self.shared.index.read().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(&guard)
+    }
+
+    /// Rebuilds the point → area index from the stored boundaries.
+    pub async fn reload_index(&self) -> Result<usize, problem::Problem> {
+        let index = areas::build_index(self.store()).await?;
+        let count = index.len();
+        *self.shared.index.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(index);
+        Ok(count)
+    }
+}
+
+/// A user as the API shows it to `viewer`: personal data masked unless the
+/// viewer may see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UserDto {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub department: Option<String>,
+    pub areas: Vec<String>,
+    /// Masked (`138****1234`) unless the viewer is the user or an admin.
+    pub phone: Option<String>,
+}
+
+impl UserDto {
+    pub fn for_viewer(user: &User, viewer: &User) -> UserDto {
+        let phone = user.phone.as_ref().map(|phone| {
+            if viewer.can_see_personal_data_of(user) {
+                phone.clone()
+            } else {
+                mask_phone(phone)
+            }
+        });
+        UserDto {
+            id: user.id.0,
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            role: user.role.as_str().to_owned(),
+            department: user.department.as_ref().map(|d| d.as_str().to_owned()),
+            areas: user.areas.iter().map(|a| a.as_str().to_owned()).collect(),
+            phone,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cityloop",
+        description = "Open city operations: areas, departments, responsibility, cases, the citizens' door.",
+        version = "0.0.0",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        ops::healthz,
+        auth::login,
+        auth::logout,
+        auth::me,
+        areas::list_areas,
+        areas::get_area,
+        areas::get_area_shape,
+        areas::put_area_shape,
+        areas::list_shapes,
+        areas::locate,
+        directory::list_categories,
+        directory::get_category,
+        directory::list_departments,
+        directory::get_department,
+        directory::put_department,
+        directory::list_department_users,
+        directory::create_user,
+        responsibility::list_responsibilities,
+        responsibility::put_responsibility,
+        responsibility::delete_responsibility,
+        responsibility::resolve,
+    ),
+    modifiers(&SecurityAddon),
+    tags(
+        (name = "ops", description = "Health and metrics"),
+        (name = "auth", description = "Log-in and tokens"),
+        (name = "areas", description = "The area tree, boundaries and point → area"),
+        (name = "directory", description = "Departments, users and categories"),
+        (name = "responsibility", description = "The responsibility list (权责清单)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole application without a socket or rate limit.
+pub fn app(state: AppState) -> Router {
+    let limits = state.limits().clone();
+    Router::new()
+        .merge(ops::router())
+        .merge(auth_router())
+        .merge(areas::router())
+        .merge(directory::router())
+        .merge(responsibility::router())
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(DefaultBodyLimit::max(limits.body_bytes_max))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(limits.request_timeout_ms),
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn auth_router() -> Router<AppState> {
+    use axum::routing::{get, post};
+    Router::new()
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/me", get(auth::me))
+}
+
+/// Serves the application on `listener` with a per-client-address rate
+/// limit until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = state.limits().clone();
+    let governor = tower_governor::governor::GovernorConfigBuilder::default()
+        .per_millisecond((1000 / limits.rate_per_second.max(1)).max(1))
+        .burst_size(limits.rate_burst.max(1))
+        .error_handler(|_| {
+            axum::response::IntoResponse::into_response(problem::Problem::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "too many requests from this address; slow down",
+            ))
+        })
+        .finish()
+        .expect("rate limit configuration is valid by construction");
+    let router = app(state).layer(tower_governor::GovernorLayer {
+        config: Arc::new(governor),
+    });
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

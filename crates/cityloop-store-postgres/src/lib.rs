@@ -1,0 +1,1302 @@
+//! The production backend of the cityloop store: a city's PostgreSQL
+//! database, shared by every instance of the service.
+//!
+//! Key design decision: a deadpool pool of tokio-postgres connections, and
+//! every [`Store`] method is exactly one transaction on one pooled
+//! connection (reads in a read-only `REPEATABLE READ` transaction, so a
+//! record and its coverage lists come from one snapshot). The schema is
+//! chosen by the connection's `search_path`, never written into the SQL, so
+//! tests and tenants can each have their own schema in one database
+//! ([`PostgresStore::connect_in_schema`]). Semantics mirror the SQLite
+//! backend exactly: batches check their references first to say *which*
+//! item is wrong, foreign keys are the backstop, keys compare and sort
+//! bytewise (`COLLATE "C"`), and name filters are literal substrings
+//! (`strpos`, not `LIKE`).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cityloop_domain::{
+    Area, AreaCode, AreaLevel, Category, CategoryKind, CategorySelector, Department, DepartmentId,
+    DepartmentKind, NewUser, Responsibility, Role, User, UserId,
+};
+use cityloop_store::{
+    AreaQuery, AreaRecord, AreaShape, Backend, CategoryQuery, ResponsibilityQuery, Store,
+    StoreError, StoreResult, TokenRecord, WriteSummary, page_limit,
+};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use std::time::Duration;
+use tokio_postgres::config::Host;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{FromSql, ToSql};
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+/// Migrations in order; the version is the position, starting at 1.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_city.sql")];
+
+/// Connections in the pool at most.
+const POOL_MAX_SIZE: usize = 16;
+
+/// How long connecting to the server may take before we give up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A parameter of a query.
+type Param<'a> = &'a (dyn ToSql + Sync);
+
+type Transaction<'a> = deadpool_postgres::Transaction<'a>;
+
+/// The PostgreSQL store: a pool of connections, cheap to clone.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    /// `host:port/database`, for messages (never the password).
+    target: String,
+    schema: Option<String>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The error and its causes on one line: tokio-postgres says only "db
+/// error" at the top and keeps the server's message in the source.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn backend_error(error: tokio_postgres::Error) -> StoreError {
+    StoreError::Backend(error_chain(&error))
+}
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored {what} does not parse: {error}"))
+}
+
+/// `[a-z_][a-z0-9_]{0,62}`, and not PostgreSQL's reserved `pg_` prefix.
+fn check_schema_name(schema: &str) -> StoreResult<()> {
+    let mut chars = schema.chars();
+    let valid = matches!(chars.next(), Some('a'..='z' | '_'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
+        && schema.len() <= 63
+        && !schema.starts_with("pg_");
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid {
+            index: 0,
+            field: "schema",
+            message: format!(
+                "schema name {schema:?} must match [a-z_][a-z0-9_]{{0,62}} and not start with pg_"
+            ),
+        })
+    }
+}
+
+/// Where a config points, without credentials.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(index, host)| {
+            let port = config
+                .get_ports()
+                .get(index)
+                .or_else(|| config.get_ports().first())
+                .copied()
+                .unwrap_or(5432);
+            match host {
+                Host::Tcp(name) => format!("{name}:{port}"),
+                #[cfg(unix)]
+                Host::Unix(path) => format!("{}:{port}", path.display()),
+            }
+        })
+        .collect();
+    let hosts = if hosts.is_empty() {
+        "localhost".to_owned()
+    } else {
+        hosts.join(",")
+    };
+    format!("{hosts}/{}", config.get_dbname().unwrap_or(""))
+}
+
+impl PostgresStore {
+    /// Connects to the database at a `postgres://` URL (or a `key=value`
+    /// connection string) and checks the server answers, so a wrong URL
+    /// fails now with a clear [`StoreError::Backend`], not on the first
+    /// request. Tables live in the connection's default `search_path`.
+    /// Migrations are applied by [`Store::migrate`], which the binary calls
+    /// on start.
+    pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
+        Self::open(url, None).await
+    }
+
+    /// Like [`connect`](Self::connect), but every pooled connection uses
+    /// `search_path = <schema>`; the schema is created if missing. The name
+    /// must match `[a-z_][a-z0-9_]{0,62}` (else [`StoreError::Invalid`] with
+    /// field `schema`).
+    pub async fn connect_in_schema(url: &str, schema: &str) -> StoreResult<PostgresStore> {
+        check_schema_name(schema)?;
+        let store = Self::open(url, Some(schema)).await?;
+        let mut client = store.client().await?;
+        let transaction = client.transaction().await.map_err(backend_error)?;
+        // Two processes creating the same schema at once would otherwise
+        // race on pg_namespace's unique index.
+        transaction
+            .execute(
+                "SELECT pg_advisory_xact_lock(hashtext('cityloop.schema'), hashtext($1::TEXT))",
+                &[&schema],
+            )
+            .await
+            .map_err(backend_error)?;
+        transaction
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .await
+            .map_err(|error| {
+                StoreError::Backend(format!(
+                    "cannot create schema {schema}: {}",
+                    error_chain(&error)
+                ))
+            })?;
+        transaction.commit().await.map_err(backend_error)?;
+        Ok(store)
+    }
+
+    /// The schema set by [`connect_in_schema`](Self::connect_in_schema), if
+    /// any.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    async fn open(url: &str, schema: Option<&str>) -> StoreResult<PostgresStore> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|error| {
+            StoreError::Backend(format!("invalid PostgreSQL URL: {}", error_chain(&error)))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("cityloop");
+        }
+        if let Some(schema) = schema {
+            let option = format!("-c search_path={schema}");
+            let options = match config.get_options() {
+                Some(existing) if !existing.trim().is_empty() => format!("{existing} {option}"),
+                _ => option,
+            };
+            config.options(options);
+        }
+        let target = describe(&config);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_MAX_SIZE)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|error| {
+                StoreError::Backend(format!("cannot build the PostgreSQL pool: {error}"))
+            })?;
+        let store = PostgresStore {
+            pool,
+            target,
+            schema: schema.map(str::to_owned),
+        };
+        let client = store.pool.get().await.map_err(|error| {
+            StoreError::Backend(format!(
+                "cannot reach PostgreSQL at {}: {}",
+                store.target,
+                error_chain(&error)
+            ))
+        })?;
+        client.simple_query("SELECT 1").await.map_err(|error| {
+            StoreError::Backend(format!(
+                "PostgreSQL at {} does not answer: {}",
+                store.target,
+                error_chain(&error)
+            ))
+        })?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> StoreResult<Object> {
+        self.pool.get().await.map_err(|error| {
+            StoreError::Backend(format!(
+                "no connection to PostgreSQL at {}: {}",
+                self.target,
+                error_chain(&error)
+            ))
+        })
+    }
+}
+
+/// Starts the transaction of a read: one consistent snapshot.
+async fn begin_read(client: &mut Object) -> StoreResult<Transaction<'_>> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(backend_error)
+}
+
+/// Starts the transaction of a write; dropping it uncommitted rolls back.
+async fn begin_write(client: &mut Object) -> StoreResult<Transaction<'_>> {
+    client.transaction().await.map_err(backend_error)
+}
+
+async fn commit(transaction: Transaction<'_>) -> StoreResult<()> {
+    transaction.commit().await.map_err(backend_error)
+}
+
+async fn query(
+    transaction: &Transaction<'_>,
+    sql: &str,
+    params: &[Param<'_>],
+) -> StoreResult<Vec<Row>> {
+    let statement = transaction
+        .prepare_cached(sql)
+        .await
+        .map_err(backend_error)?;
+    transaction
+        .query(&statement, params)
+        .await
+        .map_err(backend_error)
+}
+
+async fn query_opt(
+    transaction: &Transaction<'_>,
+    sql: &str,
+    params: &[Param<'_>],
+) -> StoreResult<Option<Row>> {
+    let statement = transaction
+        .prepare_cached(sql)
+        .await
+        .map_err(backend_error)?;
+    transaction
+        .query_opt(&statement, params)
+        .await
+        .map_err(backend_error)
+}
+
+async fn query_one(
+    transaction: &Transaction<'_>,
+    sql: &str,
+    params: &[Param<'_>],
+) -> StoreResult<Row> {
+    let statement = transaction
+        .prepare_cached(sql)
+        .await
+        .map_err(backend_error)?;
+    transaction
+        .query_one(&statement, params)
+        .await
+        .map_err(backend_error)
+}
+
+async fn execute(
+    transaction: &Transaction<'_>,
+    sql: &str,
+    params: &[Param<'_>],
+) -> StoreResult<u64> {
+    let statement = transaction
+        .prepare_cached(sql)
+        .await
+        .map_err(backend_error)?;
+    transaction
+        .execute(&statement, params)
+        .await
+        .map_err(backend_error)
+}
+
+async fn exists(transaction: &Transaction<'_>, sql: &str, key: &str) -> StoreResult<bool> {
+    Ok(query_opt(transaction, sql, &[&key]).await?.is_some())
+}
+
+fn column<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> StoreResult<T> {
+    row.try_get(index).map_err(backend_error)
+}
+
+fn count(row: &Row) -> StoreResult<u64> {
+    let value: i64 = column(row, 0)?;
+    u64::try_from(value).map_err(|e| corrupt("count", e))
+}
+
+async fn area_level_of(
+    transaction: &Transaction<'_>,
+    code: &AreaCode,
+) -> StoreResult<Option<AreaLevel>> {
+    let Some(row) = query_opt(
+        transaction,
+        "SELECT level FROM areas WHERE code = $1",
+        &[&code.as_str()],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let level: String = column(&row, 0)?;
+    AreaLevel::parse(&level)
+        .map(Some)
+        .map_err(|e| corrupt("area level", e))
+}
+
+/// The WHERE clause of an area query and its text parameters `$1..`.
+fn area_where(query: &AreaQuery) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    if let Some(parent) = &query.parent {
+        values.push(parent.as_str().to_owned());
+        clauses.push(format!("a.parent_code = ${}", values.len()));
+    }
+    if let Some(level) = query.level {
+        values.push(level.as_str().to_owned());
+        clauses.push(format!("a.level = ${}", values.len()));
+    }
+    if let Some(name) = &query.name_contains {
+        values.push(name.clone());
+        clauses.push(format!("strpos(a.name, ${}) > 0", values.len()));
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, values)
+}
+
+const AREA_COLUMNS: &str = "a.code, a.name, a.level, a.parent_code, a.shape IS NOT NULL,
+     (SELECT count(*) FROM areas c WHERE c.parent_code = a.code)";
+
+fn to_area_record(row: &Row) -> StoreResult<AreaRecord> {
+    let code: String = column(row, 0)?;
+    let name: String = column(row, 1)?;
+    let level: String = column(row, 2)?;
+    let parent: Option<String> = column(row, 3)?;
+    let has_shape: bool = column(row, 4)?;
+    let children: i64 = column(row, 5)?;
+    let code = AreaCode::parse(&code).map_err(|e| corrupt("area code", e))?;
+    let level = AreaLevel::parse(&level).map_err(|e| corrupt("area level", e))?;
+    let parent = parent
+        .map(|p| AreaCode::parse(&p))
+        .transpose()
+        .map_err(|e| corrupt("area parent", e))?;
+    let area = Area::new(code, &name, level, parent).map_err(|e| corrupt("area", e))?;
+    Ok(AreaRecord {
+        area,
+        has_shape,
+        children: u32::try_from(children).map_err(|e| corrupt("child count", e))?,
+    })
+}
+
+/// The WHERE clause of a category query and its text parameters `$1..`.
+fn category_where(query: &CategoryQuery) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    if let Some(kind) = query.kind {
+        values.push(kind.as_str().to_owned());
+        clauses.push(format!("kind = ${}", values.len()));
+    }
+    if let Some(class) = &query.class_code {
+        values.push(class.clone());
+        clauses.push(format!("class_code = ${}", values.len()));
+    }
+    if let Some(name) = &query.name_contains {
+        values.push(name.clone());
+        clauses.push(format!("strpos(name, ${}) > 0", values.len()));
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, values)
+}
+
+const CATEGORY_COLUMNS: &str = "kind, code, class_code, class_name, name, standard";
+
+fn to_category(row: &Row) -> StoreResult<Category> {
+    let kind: String = column(row, 0)?;
+    let code: String = column(row, 1)?;
+    let class_code: String = column(row, 2)?;
+    let class_name: String = column(row, 3)?;
+    let name: String = column(row, 4)?;
+    let standard: String = column(row, 5)?;
+    let kind = CategoryKind::parse(&kind).map_err(|e| corrupt("category kind", e))?;
+    Category::new(kind, &code, &class_code, &class_name, &name, &standard)
+        .map_err(|e| corrupt("category", e))
+}
+
+/// A department with its coverage, sorted by area code.
+const DEPARTMENT_COLUMNS: &str = "d.id, d.name, d.kind, d.phone,
+     ARRAY(SELECT da.area_code FROM department_areas da
+           WHERE da.department_id = d.id ORDER BY da.area_code)";
+
+fn to_department(row: &Row) -> StoreResult<Department> {
+    let id: String = column(row, 0)?;
+    let name: String = column(row, 1)?;
+    let kind: String = column(row, 2)?;
+    let phone: Option<String> = column(row, 3)?;
+    let areas: Vec<String> = column(row, 4)?;
+    let areas = areas
+        .iter()
+        .map(|code| AreaCode::parse(code).map_err(|e| corrupt("department area", e)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Department::new(
+        DepartmentId::parse(&id).map_err(|e| corrupt("department id", e))?,
+        &name,
+        DepartmentKind::parse(&kind).map_err(|e| corrupt("department kind", e))?,
+        areas,
+        phone.as_deref(),
+    )
+    .map_err(|e| corrupt("department", e))
+}
+
+const RESPONSIBILITY_COLUMNS: &str = "r.category, r.area_code, r.department_id, r.basis";
+
+fn to_responsibility(row: &Row) -> StoreResult<Responsibility> {
+    let category: String = column(row, 0)?;
+    let area: String = column(row, 1)?;
+    let department: String = column(row, 2)?;
+    Ok(Responsibility {
+        category: CategorySelector::parse(&category).map_err(|e| corrupt("selector", e))?,
+        area: AreaCode::parse(&area).map_err(|e| corrupt("responsibility area", e))?,
+        department: DepartmentId::parse(&department).map_err(|e| corrupt("department", e))?,
+        basis: column(row, 3)?,
+    })
+}
+
+/// A user with their areas, sorted by area code; the password hash, when
+/// selected, follows as column 7.
+const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.department_id, u.phone,
+     ARRAY(SELECT ua.area_code FROM user_areas ua WHERE ua.user_id = u.id ORDER BY ua.area_code)";
+
+fn to_user(row: &Row) -> StoreResult<User> {
+    let id: i64 = column(row, 0)?;
+    let role: String = column(row, 3)?;
+    let department: Option<String> = column(row, 4)?;
+    let areas: Vec<String> = column(row, 6)?;
+    Ok(User {
+        id: UserId(id),
+        username: column(row, 1)?,
+        display_name: column(row, 2)?,
+        role: Role::parse(&role).map_err(|e| corrupt("role", e))?,
+        department: department
+            .map(|d| DepartmentId::parse(&d))
+            .transpose()
+            .map_err(|e| corrupt("user department", e))?,
+        areas: areas
+            .iter()
+            .map(|code| AreaCode::parse(code).map_err(|e| corrupt("user area", e)))
+            .collect::<StoreResult<Vec<_>>>()?,
+        phone: column(row, 5)?,
+    })
+}
+
+/// Text parameters followed by LIMIT and OFFSET, as one parameter list.
+fn paged<'a>(values: &'a [String], limit: &'a i64, offset: &'a i64) -> Vec<Param<'a>> {
+    let mut params: Vec<Param<'a>> = values.iter().map(|v| v as Param<'a>).collect();
+    params.push(limit);
+    params.push(offset);
+    params
+}
+
+fn texts(values: &[String]) -> Vec<Param<'_>> {
+    values.iter().map(|v| v as Param<'_>).collect()
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> StoreResult<Vec<u32>> {
+        let mut client = self.client().await?;
+        let mut applied = Vec::new();
+        for (index, sql) in MIGRATIONS.iter().enumerate() {
+            let version = index as u32 + 1;
+            let transaction = begin_write(&mut client).await?;
+            // Serialises migrations of this schema across processes; the
+            // lock ends with the transaction.
+            transaction
+                .execute(
+                    "SELECT pg_advisory_xact_lock(hashtext('cityloop.migrate'),
+                                                  hashtext(coalesce(current_schema(), '')))",
+                    &[],
+                )
+                .await
+                .map_err(backend_error)?;
+            transaction
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version    INTEGER PRIMARY KEY,
+                        applied_at TIMESTAMPTZ NOT NULL)",
+                )
+                .await
+                .map_err(backend_error)?;
+            let done = transaction
+                .query_opt(
+                    "SELECT 1 FROM schema_migrations WHERE version = $1",
+                    &[&(version as i32)],
+                )
+                .await
+                .map_err(backend_error)?
+                .is_some();
+            if done {
+                continue;
+            }
+            transaction.batch_execute(sql).await.map_err(|error| {
+                StoreError::Backend(format!(
+                    "migration {version} failed: {}",
+                    error_chain(&error)
+                ))
+            })?;
+            transaction
+                .execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                    &[&(version as i32), &Utc::now()],
+                )
+                .await
+                .map_err(backend_error)?;
+            commit(transaction).await?;
+            applied.push(version);
+        }
+        Ok(applied)
+    }
+
+    async fn schema_version(&self) -> StoreResult<u32> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        // Only the current schema counts, not another one on the path.
+        let table = transaction
+            .query_one(
+                "SELECT to_regclass(quote_ident(current_schema()) || '.schema_migrations')
+                        IS NOT NULL",
+                &[],
+            )
+            .await
+            .map_err(backend_error)?;
+        if !column::<bool>(&table, 0)? {
+            commit(transaction).await?;
+            return Ok(0);
+        }
+        // Not cached: the table may come and go under this connection.
+        let row = transaction
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await
+            .map_err(backend_error)?;
+        commit(transaction).await?;
+        let version: i32 = column(&row, 0)?;
+        u32::try_from(version).map_err(|e| corrupt("schema version", e))
+    }
+
+    async fn upsert_areas(&self, areas: Vec<Area>) -> StoreResult<WriteSummary> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let mut summary = WriteSummary::default();
+        for (index, area) in areas.iter().enumerate() {
+            if let Some(parent) = &area.parent {
+                let Some(parent_level) = area_level_of(&transaction, parent).await? else {
+                    return Err(StoreError::Invalid {
+                        index,
+                        field: "parent_code",
+                        message: format!("parent area {parent} does not exist"),
+                    });
+                };
+                area.check_parent_level(parent_level)
+                    .map_err(|e| StoreError::Invalid {
+                        index,
+                        field: e.field,
+                        message: e.message,
+                    })?;
+            }
+            let existed = area_level_of(&transaction, &area.code).await?.is_some();
+            execute(
+                &transaction,
+                "INSERT INTO areas (code, name, level, parent_code) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (code) DO UPDATE SET
+                   name = excluded.name, level = excluded.level,
+                   parent_code = excluded.parent_code",
+                &[
+                    &area.code.as_str(),
+                    &area.name,
+                    &area.level.as_str(),
+                    &area.parent.as_ref().map(AreaCode::as_str),
+                ],
+            )
+            .await?;
+            if existed {
+                summary.updated += 1;
+            } else {
+                summary.inserted += 1;
+            }
+        }
+        commit(transaction).await?;
+        Ok(summary)
+    }
+
+    async fn set_area_shapes(&self, shapes: Vec<(AreaCode, String)>) -> StoreResult<u64> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        for (index, (code, geojson)) in shapes.iter().enumerate() {
+            let changed = execute(
+                &transaction,
+                "UPDATE areas SET shape = $2 WHERE code = $1",
+                &[&code.as_str(), geojson],
+            )
+            .await?;
+            if changed == 0 {
+                return Err(StoreError::Invalid {
+                    index,
+                    field: "code",
+                    message: format!("area {code} does not exist"),
+                });
+            }
+        }
+        commit(transaction).await?;
+        Ok(shapes.len() as u64)
+    }
+
+    async fn area(&self, code: &AreaCode) -> StoreResult<Option<AreaRecord>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!("SELECT {AREA_COLUMNS} FROM areas a WHERE a.code = $1"),
+            &[&code.as_str()],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.as_ref().map(to_area_record).transpose()
+    }
+
+    async fn areas(&self, query: &AreaQuery) -> StoreResult<Vec<AreaRecord>> {
+        let (filter, values) = area_where(query);
+        let sql = format!(
+            "SELECT {AREA_COLUMNS} FROM areas a {filter} ORDER BY a.code LIMIT ${} OFFSET ${}",
+            values.len() + 1,
+            values.len() + 2
+        );
+        let (limit, offset) = (i64::from(page_limit(query.limit)), i64::from(query.offset));
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = self::query(&transaction, &sql, &paged(&values, &limit, &offset)).await?;
+        commit(transaction).await?;
+        rows.iter().map(to_area_record).collect()
+    }
+
+    async fn count_areas(&self, query: &AreaQuery) -> StoreResult<u64> {
+        let (filter, values) = area_where(query);
+        let sql = format!("SELECT count(*) FROM areas a {filter}");
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_one(&transaction, &sql, &texts(&values)).await?;
+        commit(transaction).await?;
+        count(&row)
+    }
+
+    async fn area_shapes(&self) -> StoreResult<Vec<AreaShape>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            "SELECT code, level, shape FROM areas WHERE shape IS NOT NULL ORDER BY code",
+            &[],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter()
+            .map(|row| {
+                let code: String = column(row, 0)?;
+                let level: String = column(row, 1)?;
+                Ok(AreaShape {
+                    code: AreaCode::parse(&code).map_err(|e| corrupt("area code", e))?,
+                    level: AreaLevel::parse(&level).map_err(|e| corrupt("area level", e))?,
+                    geojson: column(row, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn area_shape(&self, code: &AreaCode) -> StoreResult<Option<String>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            "SELECT shape FROM areas WHERE code = $1",
+            &[&code.as_str()],
+        )
+        .await?;
+        commit(transaction).await?;
+        match row {
+            Some(row) => column::<Option<String>>(&row, 0),
+            None => Ok(None),
+        }
+    }
+
+    async fn upsert_departments(&self, departments: Vec<Department>) -> StoreResult<WriteSummary> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let mut summary = WriteSummary::default();
+        for (index, department) in departments.iter().enumerate() {
+            for area in &department.areas {
+                if area_level_of(&transaction, area).await?.is_none() {
+                    return Err(StoreError::Invalid {
+                        index,
+                        field: "areas",
+                        message: format!("area {area} does not exist"),
+                    });
+                }
+            }
+            let existed = exists(
+                &transaction,
+                "SELECT 1 FROM departments WHERE id = $1",
+                department.id.as_str(),
+            )
+            .await?;
+            execute(
+                &transaction,
+                "INSERT INTO departments (id, name, kind, phone) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET
+                   name = excluded.name, kind = excluded.kind, phone = excluded.phone",
+                &[
+                    &department.id.as_str(),
+                    &department.name,
+                    &department.kind.as_str(),
+                    &department.phone,
+                ],
+            )
+            .await?;
+            execute(
+                &transaction,
+                "DELETE FROM department_areas WHERE department_id = $1",
+                &[&department.id.as_str()],
+            )
+            .await?;
+            for area in &department.areas {
+                execute(
+                    &transaction,
+                    "INSERT INTO department_areas (department_id, area_code) VALUES ($1, $2)",
+                    &[&department.id.as_str(), &area.as_str()],
+                )
+                .await?;
+            }
+            if existed {
+                summary.updated += 1;
+            } else {
+                summary.inserted += 1;
+            }
+        }
+        commit(transaction).await?;
+        Ok(summary)
+    }
+
+    async fn department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!("SELECT {DEPARTMENT_COLUMNS} FROM departments d WHERE d.id = $1"),
+            &[&id.as_str()],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.as_ref().map(to_department).transpose()
+    }
+
+    async fn departments(&self, covering: Option<&AreaCode>) -> StoreResult<Vec<Department>> {
+        let covering = covering.map(AreaCode::as_str);
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {DEPARTMENT_COLUMNS} FROM departments d
+                 WHERE $1::TEXT IS NULL OR EXISTS (
+                   SELECT 1 FROM department_areas c
+                   WHERE c.department_id = d.id AND c.area_code = $1)
+                 ORDER BY d.id"
+            ),
+            &[&covering],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_department).collect()
+    }
+
+    async fn upsert_categories(&self, categories: Vec<Category>) -> StoreResult<WriteSummary> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let mut summary = WriteSummary::default();
+        for category in &categories {
+            let existed = query_opt(
+                &transaction,
+                "SELECT 1 FROM categories WHERE kind = $1 AND code = $2",
+                &[&category.kind.as_str(), &category.code.as_str()],
+            )
+            .await?
+            .is_some();
+            execute(
+                &transaction,
+                "INSERT INTO categories (kind, code, class_code, class_name, name, standard)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (kind, code) DO UPDATE SET
+                   class_code = excluded.class_code, class_name = excluded.class_name,
+                   name = excluded.name, standard = excluded.standard",
+                &[
+                    &category.kind.as_str(),
+                    &category.code.as_str(),
+                    &category.class_code,
+                    &category.class_name,
+                    &category.name,
+                    &category.standard,
+                ],
+            )
+            .await?;
+            if existed {
+                summary.updated += 1;
+            } else {
+                summary.inserted += 1;
+            }
+        }
+        commit(transaction).await?;
+        Ok(summary)
+    }
+
+    async fn category(&self, kind: CategoryKind, code: &str) -> StoreResult<Option<Category>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!("SELECT {CATEGORY_COLUMNS} FROM categories WHERE kind = $1 AND code = $2"),
+            &[&kind.as_str(), &code],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.as_ref().map(to_category).transpose()
+    }
+
+    async fn categories(&self, query: &CategoryQuery) -> StoreResult<Vec<Category>> {
+        let (filter, values) = category_where(query);
+        let sql = format!(
+            "SELECT {CATEGORY_COLUMNS} FROM categories {filter}
+             ORDER BY code, kind LIMIT ${} OFFSET ${}",
+            values.len() + 1,
+            values.len() + 2
+        );
+        let (limit, offset) = (i64::from(page_limit(query.limit)), i64::from(query.offset));
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = self::query(&transaction, &sql, &paged(&values, &limit, &offset)).await?;
+        commit(transaction).await?;
+        rows.iter().map(to_category).collect()
+    }
+
+    async fn count_categories(&self, query: &CategoryQuery) -> StoreResult<u64> {
+        let (filter, values) = category_where(query);
+        let sql = format!("SELECT count(*) FROM categories {filter}");
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_one(&transaction, &sql, &texts(&values)).await?;
+        commit(transaction).await?;
+        count(&row)
+    }
+
+    async fn upsert_responsibilities(
+        &self,
+        rows: Vec<Responsibility>,
+    ) -> StoreResult<WriteSummary> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let mut summary = WriteSummary::default();
+        for (index, row) in rows.iter().enumerate() {
+            if area_level_of(&transaction, &row.area).await?.is_none() {
+                return Err(StoreError::Invalid {
+                    index,
+                    field: "area",
+                    message: format!("area {} does not exist", row.area),
+                });
+            }
+            if !exists(
+                &transaction,
+                "SELECT 1 FROM departments WHERE id = $1",
+                row.department.as_str(),
+            )
+            .await?
+            {
+                return Err(StoreError::Invalid {
+                    index,
+                    field: "department",
+                    message: format!("department {} does not exist", row.department),
+                });
+            }
+            let selector = row.category.to_string();
+            let existed = query_opt(
+                &transaction,
+                "SELECT 1 FROM responsibilities WHERE category = $1 AND area_code = $2",
+                &[&selector, &row.area.as_str()],
+            )
+            .await?
+            .is_some();
+            execute(
+                &transaction,
+                "INSERT INTO responsibilities (category, area_code, department_id, basis)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (category, area_code) DO UPDATE SET
+                   department_id = excluded.department_id, basis = excluded.basis",
+                &[
+                    &selector,
+                    &row.area.as_str(),
+                    &row.department.as_str(),
+                    &row.basis,
+                ],
+            )
+            .await?;
+            if existed {
+                summary.updated += 1;
+            } else {
+                summary.inserted += 1;
+            }
+        }
+        commit(transaction).await?;
+        Ok(summary)
+    }
+
+    async fn responsibilities(
+        &self,
+        query: &ResponsibilityQuery,
+    ) -> StoreResult<Vec<Responsibility>> {
+        let area = query.area.as_ref().map(AreaCode::as_str);
+        let department = query.department.as_ref().map(DepartmentId::as_str);
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = self::query(
+            &transaction,
+            &format!(
+                "SELECT {RESPONSIBILITY_COLUMNS} FROM responsibilities r
+                 WHERE ($1::TEXT IS NULL OR r.area_code = $1)
+                   AND ($2::TEXT IS NULL OR r.department_id = $2)
+                 ORDER BY r.area_code, r.category"
+            ),
+            &[&area, &department],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_responsibility).collect()
+    }
+
+    async fn responsibilities_at(&self, areas: &[AreaCode]) -> StoreResult<Vec<Responsibility>> {
+        let codes: Vec<&str> = areas.iter().map(AreaCode::as_str).collect();
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        // In the order of `areas`, then by selector, like one query per area.
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {RESPONSIBILITY_COLUMNS}
+                 FROM unnest($1::TEXT[]) WITH ORDINALITY AS p (code, position)
+                 JOIN responsibilities r ON r.area_code = p.code
+                 ORDER BY p.position, r.category"
+            ),
+            &[&codes],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_responsibility).collect()
+    }
+
+    async fn delete_responsibility(&self, category: &str, area: &AreaCode) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let deleted = execute(
+            &transaction,
+            "DELETE FROM responsibilities WHERE category = $1 AND area_code = $2",
+            &[&category, &area.as_str()],
+        )
+        .await?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("responsibility for {category} at {area}"),
+            });
+        }
+        commit(transaction).await
+    }
+
+    async fn create_user(&self, user: NewUser, password_hash: String) -> StoreResult<User> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        if exists(
+            &transaction,
+            "SELECT 1 FROM users WHERE username = $1",
+            &user.username,
+        )
+        .await?
+        {
+            return Err(StoreError::Conflict {
+                what: format!("user {}", user.username),
+            });
+        }
+        if let Some(department) = &user.department
+            && !exists(
+                &transaction,
+                "SELECT 1 FROM departments WHERE id = $1",
+                department.as_str(),
+            )
+            .await?
+        {
+            return Err(StoreError::Invalid {
+                index: 0,
+                field: "department",
+                message: format!("department {department} does not exist"),
+            });
+        }
+        for area in &user.areas {
+            if area_level_of(&transaction, area).await?.is_none() {
+                return Err(StoreError::Invalid {
+                    index: 0,
+                    field: "areas",
+                    message: format!("area {area} does not exist"),
+                });
+            }
+        }
+        let statement = transaction
+            .prepare_cached(
+                "INSERT INTO users (username, display_name, role, department_id, phone, password_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .await
+            .map_err(backend_error)?;
+        let row = transaction
+            .query_one(
+                &statement,
+                &[
+                    &user.username,
+                    &user.display_name,
+                    &user.role.as_str(),
+                    &user.department.as_ref().map(DepartmentId::as_str),
+                    &user.phone,
+                    &password_hash,
+                ],
+            )
+            .await
+            .map_err(|error| {
+                // Another session created the same username since our check.
+                if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                    StoreError::Conflict {
+                        what: format!("user {}", user.username),
+                    }
+                } else {
+                    backend_error(error)
+                }
+            })?;
+        let id: i64 = column(&row, 0)?;
+        for area in &user.areas {
+            execute(
+                &transaction,
+                "INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)",
+                &[&id, &area.as_str()],
+            )
+            .await?;
+        }
+        commit(transaction).await?;
+        Ok(User {
+            id: UserId(id),
+            username: user.username,
+            display_name: user.display_name,
+            role: user.role,
+            department: user.department,
+            areas: user.areas,
+            phone: user.phone,
+        })
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"),
+            &[&id.0],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.as_ref().map(to_user).transpose()
+    }
+
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1"),
+            &[&username],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.map(|row| Ok((to_user(&row)?, column(&row, 7)?)))
+            .transpose()
+    }
+
+    async fn users(&self, department: Option<&DepartmentId>) -> StoreResult<Vec<User>> {
+        let department = department.map(DepartmentId::as_str);
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users u
+                 WHERE $1::TEXT IS NULL OR u.department_id = $1 ORDER BY u.id"
+            ),
+            &[&department],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_user).collect()
+    }
+
+    async fn create_token(&self, token: TokenRecord) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        execute(
+            &transaction,
+            "INSERT INTO api_tokens (token_sha256, user_id, label, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &token.token_sha256,
+                &token.user.0,
+                &token.label,
+                &token.created_at,
+                &token.expires_at,
+            ],
+        )
+        .await?;
+        commit(transaction).await
+    }
+
+    async fn user_by_token(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!(
+                "SELECT {USER_COLUMNS}
+                 FROM api_tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL
+                   AND (t.expires_at IS NULL OR t.expires_at > $2)"
+            ),
+            &[&token_sha256, &now],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.as_ref().map(to_user).transpose()
+    }
+
+    async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let revoked = execute(
+            &transaction,
+            "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            &[&user.0, &Utc::now()],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(revoked)
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            "SELECT value FROM settings WHERE key = $1",
+            &[&key],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.map(|row| column(&row, 0)).transpose()
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        execute(
+            &transaction,
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )
+        .await?;
+        commit(transaction).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_checked() {
+        for good in ["city", "_x", "cl_test_0123abcd", &"a".repeat(63)] {
+            assert!(check_schema_name(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "City",
+            "1abc",
+            "a-b",
+            "a b",
+            "pg_x",
+            "x\"y",
+            &"a".repeat(64),
+        ] {
+            assert!(
+                matches!(
+                    check_schema_name(bad),
+                    Err(StoreError::Invalid {
+                        field: "schema",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn describe_hides_credentials() {
+        let config: tokio_postgres::Config = "postgres://cityloop:secret@db.example:6432/city"
+            .parse()
+            .unwrap();
+        assert_eq!(describe(&config), "db.example:6432/city");
+    }
+}

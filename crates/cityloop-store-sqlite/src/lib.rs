@@ -1,0 +1,1066 @@
+//! The embedded backend of the cityloop store: one SQLite file in the data
+//! directory (bundled SQLite, no server).
+//!
+//! Key design decision: one connection behind a mutex, used from
+//! `spawn_blocking`. SQLite serialises writers anyway; one connection in WAL
+//! mode keeps every batch a single transaction and every read consistent
+//! without a pool. Foreign keys are switched on for every connection, so the
+//! database itself refuses dangling references, and each batch checks its
+//! references first to say *which* item is wrong.
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use cityloop_domain::{
+    Area, AreaCode, AreaLevel, Category, CategoryKind, CategorySelector, Department, DepartmentId,
+    DepartmentKind, NewUser, Responsibility, Role, User, UserId,
+};
+use cityloop_store::{
+    AreaQuery, AreaRecord, AreaShape, Backend, CategoryQuery, ResponsibilityQuery, Store,
+    StoreError, StoreResult, TokenRecord, WriteSummary, page_limit,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Migrations in order; the version is the position, starting at 1.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_city.sql")];
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    connection: Arc<Mutex<Connection>>,
+}
+
+fn backend_error(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("stored {what} does not parse: {error}"))
+}
+
+fn timestamp(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file. Migrations are applied
+    /// by [`Store::migrate`], which the binary calls on start.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let connection = Connection::open(path).map_err(backend_error)?;
+        Self::configure(connection)
+    }
+
+    /// A private in-memory database, for tests and benchmarks.
+    pub fn open_in_memory() -> StoreResult<SqliteStore> {
+        Self::configure(Connection::open_in_memory().map_err(backend_error)?)
+    }
+
+    fn configure(connection: Connection) -> StoreResult<SqliteStore> {
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(backend_error)?;
+        Ok(SqliteStore {
+            connection: Arc::new(Mutex::new(connection)),
+        })
+    }
+
+    /// Runs `work` on the connection on a blocking thread.
+    async fn call<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let connection = Arc::clone(&self.connection);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = connection
+                .lock()
+                .map_err(|_| StoreError::Backend("sqlite connection lock poisoned".into()))?;
+            work(&mut guard)
+        })
+        .await
+        .map_err(backend_error)?
+    }
+
+    /// Runs `work` in one immediate transaction; commits only on `Ok`.
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        self.call(move |connection| {
+            let transaction = connection
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend_error)?;
+            let value = work(&transaction)?;
+            transaction.commit().map_err(backend_error)?;
+            Ok(value)
+        })
+        .await
+    }
+}
+
+fn exists(transaction: &Connection, sql: &str, key: &str) -> StoreResult<bool> {
+    transaction
+        .query_row(sql, [key], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(backend_error)
+}
+
+fn area_level_of(connection: &Connection, code: &AreaCode) -> StoreResult<Option<AreaLevel>> {
+    let level: Option<String> = connection
+        .query_row(
+            "SELECT level FROM areas WHERE code = ?1",
+            [code.as_str()],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(backend_error)?;
+    level
+        .map(|text| AreaLevel::parse(&text).map_err(|e| corrupt("area level", e)))
+        .transpose()
+}
+
+fn area_where(query: &AreaQuery) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    if let Some(parent) = &query.parent {
+        values.push(parent.as_str().to_owned());
+        clauses.push(format!("a.parent_code = ?{}", values.len()));
+    }
+    if let Some(level) = query.level {
+        values.push(level.as_str().to_owned());
+        clauses.push(format!("a.level = ?{}", values.len()));
+    }
+    if let Some(name) = &query.name_contains {
+        values.push(name.clone());
+        clauses.push(format!("instr(a.name, ?{}) > 0", values.len()));
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, values)
+}
+
+const AREA_COLUMNS: &str = "a.code, a.name, a.level, a.parent_code, a.shape IS NOT NULL,
+     (SELECT count(*) FROM areas c WHERE c.parent_code = a.code)";
+
+fn area_record(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, Option<String>, bool, u32)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn to_area_record(
+    (code, name, level, parent, has_shape, children): (
+        String,
+        String,
+        String,
+        Option<String>,
+        bool,
+        u32,
+    ),
+) -> StoreResult<AreaRecord> {
+    let code = AreaCode::parse(&code).map_err(|e| corrupt("area code", e))?;
+    let level = AreaLevel::parse(&level).map_err(|e| corrupt("area level", e))?;
+    let parent = parent
+        .map(|p| AreaCode::parse(&p))
+        .transpose()
+        .map_err(|e| corrupt("area parent", e))?;
+    let area = Area::new(code, &name, level, parent).map_err(|e| corrupt("area", e))?;
+    Ok(AreaRecord {
+        area,
+        has_shape,
+        children,
+    })
+}
+
+fn category_where(query: &CategoryQuery) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut values = Vec::new();
+    if let Some(kind) = query.kind {
+        values.push(kind.as_str().to_owned());
+        clauses.push(format!("kind = ?{}", values.len()));
+    }
+    if let Some(class) = &query.class_code {
+        values.push(class.clone());
+        clauses.push(format!("class_code = ?{}", values.len()));
+    }
+    if let Some(name) = &query.name_contains {
+        values.push(name.clone());
+        clauses.push(format!("instr(name, ?{}) > 0", values.len()));
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, values)
+}
+
+fn to_category(row: &rusqlite::Row<'_>) -> rusqlite::Result<[String; 6]> {
+    Ok([
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ])
+}
+
+fn parse_category(
+    [kind, code, class_code, class_name, name, standard]: [String; 6],
+) -> StoreResult<Category> {
+    let kind = CategoryKind::parse(&kind).map_err(|e| corrupt("category kind", e))?;
+    Category::new(kind, &code, &class_code, &class_name, &name, &standard)
+        .map_err(|e| corrupt("category", e))
+}
+
+fn load_department(connection: &Connection, id: &str) -> StoreResult<Option<Department>> {
+    let row: Option<(String, String, String, Option<String>)> = connection
+        .query_row(
+            "SELECT id, name, kind, phone FROM departments WHERE id = ?1",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .optional()
+        .map_err(backend_error)?;
+    let Some((id, name, kind, phone)) = row else {
+        return Ok(None);
+    };
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT area_code FROM department_areas WHERE department_id = ?1 ORDER BY area_code",
+        )
+        .map_err(backend_error)?;
+    let areas = statement
+        .query_map([&id], |row| row.get::<_, String>(0))
+        .map_err(backend_error)?
+        .map(|code| {
+            code.map_err(backend_error)
+                .and_then(|c| AreaCode::parse(&c).map_err(|e| corrupt("department area", e)))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let department = Department::new(
+        DepartmentId::parse(&id).map_err(|e| corrupt("department id", e))?,
+        &name,
+        DepartmentKind::parse(&kind).map_err(|e| corrupt("department kind", e))?,
+        areas,
+        phone.as_deref(),
+    )
+    .map_err(|e| corrupt("department", e))?;
+    Ok(Some(department))
+}
+
+fn to_responsibility(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, Option<String>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn parse_responsibility(
+    (category, area, department, basis): (String, String, String, Option<String>),
+) -> StoreResult<Responsibility> {
+    Ok(Responsibility {
+        category: CategorySelector::parse(&category).map_err(|e| corrupt("selector", e))?,
+        area: AreaCode::parse(&area).map_err(|e| corrupt("responsibility area", e))?,
+        department: DepartmentId::parse(&department).map_err(|e| corrupt("department", e))?,
+        basis,
+    })
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, role, department_id, phone";
+
+type UserRow = (i64, String, String, String, Option<String>, Option<String>);
+
+fn user_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn build_user(connection: &Connection, row: UserRow) -> StoreResult<User> {
+    let (id, username, display_name, role, department, phone) = row;
+    let mut statement = connection
+        .prepare_cached("SELECT area_code FROM user_areas WHERE user_id = ?1 ORDER BY area_code")
+        .map_err(backend_error)?;
+    let areas = statement
+        .query_map([id], |row| row.get::<_, String>(0))
+        .map_err(backend_error)?
+        .map(|code| {
+            code.map_err(backend_error)
+                .and_then(|c| AreaCode::parse(&c).map_err(|e| corrupt("user area", e)))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(User {
+        id: UserId(id),
+        username,
+        display_name,
+        role: Role::parse(&role).map_err(|e| corrupt("role", e))?,
+        department: department
+            .map(|d| DepartmentId::parse(&d))
+            .transpose()
+            .map_err(|e| corrupt("user department", e))?,
+        areas,
+        phone,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> StoreResult<Vec<u32>> {
+        self.call(|connection| {
+            connection
+                .execute_batch(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (
+                        version INTEGER PRIMARY KEY,
+                        applied_at TEXT NOT NULL)",
+                )
+                .map_err(backend_error)?;
+            let mut applied = Vec::new();
+            for (index, sql) in MIGRATIONS.iter().enumerate() {
+                let version = index as u32 + 1;
+                let transaction = connection
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(backend_error)?;
+                let done = transaction
+                    .query_row(
+                        "SELECT 1 FROM schema_migrations WHERE version = ?1",
+                        [version],
+                        |_| Ok(()),
+                    )
+                    .optional()
+                    .map_err(backend_error)?
+                    .is_some();
+                if done {
+                    continue;
+                }
+                transaction.execute_batch(sql).map_err(|error| {
+                    StoreError::Backend(format!("migration {version} failed: {error}"))
+                })?;
+                transaction
+                    .execute(
+                        "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                        params![version, timestamp(Utc::now())],
+                    )
+                    .map_err(backend_error)?;
+                transaction.commit().map_err(backend_error)?;
+                applied.push(version);
+            }
+            Ok(applied)
+        })
+        .await
+    }
+
+    async fn schema_version(&self) -> StoreResult<u32> {
+        self.call(|connection| {
+            let table: Option<String> = connection
+                .query_row(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend_error)?;
+            if table.is_none() {
+                return Ok(0);
+            }
+            connection
+                .query_row(
+                    "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn upsert_areas(&self, areas: Vec<Area>) -> StoreResult<WriteSummary> {
+        self.write(move |transaction| {
+            let mut summary = WriteSummary::default();
+            for (index, area) in areas.iter().enumerate() {
+                if let Some(parent) = &area.parent {
+                    let Some(parent_level) = area_level_of(transaction, parent)? else {
+                        return Err(StoreError::Invalid {
+                            index,
+                            field: "parent_code",
+                            message: format!("parent area {parent} does not exist"),
+                        });
+                    };
+                    area.check_parent_level(parent_level)
+                        .map_err(|e| StoreError::Invalid {
+                            index,
+                            field: e.field,
+                            message: e.message,
+                        })?;
+                }
+                let existed = area_level_of(transaction, &area.code)?.is_some();
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO areas (code, name, level, parent_code) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (code) DO UPDATE SET
+                           name = excluded.name, level = excluded.level,
+                           parent_code = excluded.parent_code",
+                    )
+                    .and_then(|mut statement| {
+                        statement.execute(params![
+                            area.code.as_str(),
+                            area.name,
+                            area.level.as_str(),
+                            area.parent.as_ref().map(AreaCode::as_str),
+                        ])
+                    })
+                    .map_err(backend_error)?;
+                if existed {
+                    summary.updated += 1;
+                } else {
+                    summary.inserted += 1;
+                }
+            }
+            Ok(summary)
+        })
+        .await
+    }
+
+    async fn set_area_shapes(&self, shapes: Vec<(AreaCode, String)>) -> StoreResult<u64> {
+        self.write(move |transaction| {
+            for (index, (code, geojson)) in shapes.iter().enumerate() {
+                let changed = transaction
+                    .execute(
+                        "UPDATE areas SET shape = ?2 WHERE code = ?1",
+                        params![code.as_str(), geojson],
+                    )
+                    .map_err(backend_error)?;
+                if changed == 0 {
+                    return Err(StoreError::Invalid {
+                        index,
+                        field: "code",
+                        message: format!("area {code} does not exist"),
+                    });
+                }
+            }
+            Ok(shapes.len() as u64)
+        })
+        .await
+    }
+
+    async fn area(&self, code: &AreaCode) -> StoreResult<Option<AreaRecord>> {
+        let code = code.as_str().to_owned();
+        self.call(move |connection| {
+            connection
+                .query_row(
+                    &format!("SELECT {AREA_COLUMNS} FROM areas a WHERE a.code = ?1"),
+                    [code],
+                    area_record,
+                )
+                .optional()
+                .map_err(backend_error)?
+                .map(to_area_record)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn areas(&self, query: &AreaQuery) -> StoreResult<Vec<AreaRecord>> {
+        let (filter, values) = area_where(query);
+        let sql = format!(
+            "SELECT {AREA_COLUMNS} FROM areas a {filter} ORDER BY a.code LIMIT {} OFFSET {}",
+            page_limit(query.limit),
+            query.offset
+        );
+        self.call(move |connection| {
+            let mut statement = connection.prepare_cached(&sql).map_err(backend_error)?;
+            let rows = statement
+                .query_map(params_from_iter(values.iter()), area_record)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(to_area_record))
+                .collect()
+        })
+        .await
+    }
+
+    async fn count_areas(&self, query: &AreaQuery) -> StoreResult<u64> {
+        let (filter, values) = area_where(query);
+        let sql = format!("SELECT count(*) FROM areas a {filter}");
+        self.call(move |connection| {
+            connection
+                .query_row(&sql, params_from_iter(values.iter()), |row| row.get(0))
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn area_shapes(&self) -> StoreResult<Vec<AreaShape>> {
+        self.call(|connection| {
+            let mut statement = connection
+                .prepare(
+                    "SELECT code, level, shape FROM areas WHERE shape IS NOT NULL ORDER BY code",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(backend_error)?;
+            rows.map(|row| {
+                let (code, level, geojson) = row.map_err(backend_error)?;
+                Ok(AreaShape {
+                    code: AreaCode::parse(&code).map_err(|e| corrupt("area code", e))?,
+                    level: AreaLevel::parse(&level).map_err(|e| corrupt("area level", e))?,
+                    geojson,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn area_shape(&self, code: &AreaCode) -> StoreResult<Option<String>> {
+        let code = code.as_str().to_owned();
+        self.call(move |connection| {
+            connection
+                .query_row("SELECT shape FROM areas WHERE code = ?1", [code], |row| {
+                    row.get::<_, Option<String>>(0)
+                })
+                .optional()
+                .map(Option::flatten)
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn upsert_departments(&self, departments: Vec<Department>) -> StoreResult<WriteSummary> {
+        self.write(move |transaction| {
+            let mut summary = WriteSummary::default();
+            for (index, department) in departments.iter().enumerate() {
+                for area in &department.areas {
+                    if area_level_of(transaction, area)?.is_none() {
+                        return Err(StoreError::Invalid {
+                            index,
+                            field: "areas",
+                            message: format!("area {area} does not exist"),
+                        });
+                    }
+                }
+                let existed = exists(
+                    transaction,
+                    "SELECT 1 FROM departments WHERE id = ?1",
+                    department.id.as_str(),
+                )?;
+                transaction
+                    .execute(
+                        "INSERT INTO departments (id, name, kind, phone) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (id) DO UPDATE SET
+                           name = excluded.name, kind = excluded.kind, phone = excluded.phone",
+                        params![
+                            department.id.as_str(),
+                            department.name,
+                            department.kind.as_str(),
+                            department.phone
+                        ],
+                    )
+                    .map_err(backend_error)?;
+                transaction
+                    .execute(
+                        "DELETE FROM department_areas WHERE department_id = ?1",
+                        [department.id.as_str()],
+                    )
+                    .map_err(backend_error)?;
+                for area in &department.areas {
+                    transaction
+                        .execute(
+                            "INSERT INTO department_areas (department_id, area_code) VALUES (?1, ?2)",
+                            params![department.id.as_str(), area.as_str()],
+                        )
+                        .map_err(backend_error)?;
+                }
+                if existed {
+                    summary.updated += 1;
+                } else {
+                    summary.inserted += 1;
+                }
+            }
+            Ok(summary)
+        })
+        .await
+    }
+
+    async fn department(&self, id: &DepartmentId) -> StoreResult<Option<Department>> {
+        let id = id.as_str().to_owned();
+        self.call(move |connection| load_department(connection, &id))
+            .await
+    }
+
+    async fn departments(&self, covering: Option<&AreaCode>) -> StoreResult<Vec<Department>> {
+        let covering = covering.map(|code| code.as_str().to_owned());
+        self.call(move |connection| {
+            let ids: Vec<String> = match &covering {
+                Some(area) => connection
+                    .prepare(
+                        "SELECT department_id FROM department_areas WHERE area_code = ?1
+                         ORDER BY department_id",
+                    )
+                    .and_then(|mut s| s.query_map([area], |row| row.get(0))?.collect())
+                    .map_err(backend_error)?,
+                None => connection
+                    .prepare("SELECT id FROM departments ORDER BY id")
+                    .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
+                    .map_err(backend_error)?,
+            };
+            ids.iter()
+                .filter_map(|id| load_department(connection, id).transpose())
+                .collect()
+        })
+        .await
+    }
+
+    async fn upsert_categories(&self, categories: Vec<Category>) -> StoreResult<WriteSummary> {
+        self.write(move |transaction| {
+            let mut summary = WriteSummary::default();
+            for category in &categories {
+                let existed = transaction
+                    .query_row(
+                        "SELECT 1 FROM categories WHERE kind = ?1 AND code = ?2",
+                        params![category.kind.as_str(), category.code.as_str()],
+                        |_| Ok(()),
+                    )
+                    .optional()
+                    .map_err(backend_error)?
+                    .is_some();
+                transaction
+                    .prepare_cached(
+                        "INSERT INTO categories (kind, code, class_code, class_name, name, standard)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                         ON CONFLICT (kind, code) DO UPDATE SET
+                           class_code = excluded.class_code, class_name = excluded.class_name,
+                           name = excluded.name, standard = excluded.standard",
+                    )
+                    .and_then(|mut statement| {
+                        statement.execute(params![
+                            category.kind.as_str(),
+                            category.code.as_str(),
+                            category.class_code,
+                            category.class_name,
+                            category.name,
+                            category.standard
+                        ])
+                    })
+                    .map_err(backend_error)?;
+                if existed {
+                    summary.updated += 1;
+                } else {
+                    summary.inserted += 1;
+                }
+            }
+            Ok(summary)
+        })
+        .await
+    }
+
+    async fn category(&self, kind: CategoryKind, code: &str) -> StoreResult<Option<Category>> {
+        let code = code.to_owned();
+        self.call(move |connection| {
+            connection
+                .query_row(
+                    "SELECT kind, code, class_code, class_name, name, standard FROM categories
+                     WHERE kind = ?1 AND code = ?2",
+                    params![kind.as_str(), code],
+                    to_category,
+                )
+                .optional()
+                .map_err(backend_error)?
+                .map(parse_category)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn categories(&self, query: &CategoryQuery) -> StoreResult<Vec<Category>> {
+        let (filter, values) = category_where(query);
+        let sql = format!(
+            "SELECT kind, code, class_code, class_name, name, standard FROM categories {filter}
+             ORDER BY code, kind LIMIT {} OFFSET {}",
+            page_limit(query.limit),
+            query.offset
+        );
+        self.call(move |connection| {
+            let mut statement = connection.prepare_cached(&sql).map_err(backend_error)?;
+            let rows = statement
+                .query_map(params_from_iter(values.iter()), to_category)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(parse_category))
+                .collect()
+        })
+        .await
+    }
+
+    async fn count_categories(&self, query: &CategoryQuery) -> StoreResult<u64> {
+        let (filter, values) = category_where(query);
+        let sql = format!("SELECT count(*) FROM categories {filter}");
+        self.call(move |connection| {
+            connection
+                .query_row(&sql, params_from_iter(values.iter()), |row| row.get(0))
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn upsert_responsibilities(
+        &self,
+        rows: Vec<Responsibility>,
+    ) -> StoreResult<WriteSummary> {
+        self.write(move |transaction| {
+            let mut summary = WriteSummary::default();
+            for (index, row) in rows.iter().enumerate() {
+                if area_level_of(transaction, &row.area)?.is_none() {
+                    return Err(StoreError::Invalid {
+                        index,
+                        field: "area",
+                        message: format!("area {} does not exist", row.area),
+                    });
+                }
+                if !exists(
+                    transaction,
+                    "SELECT 1 FROM departments WHERE id = ?1",
+                    row.department.as_str(),
+                )? {
+                    return Err(StoreError::Invalid {
+                        index,
+                        field: "department",
+                        message: format!("department {} does not exist", row.department),
+                    });
+                }
+                let selector = row.category.to_string();
+                let existed = transaction
+                    .query_row(
+                        "SELECT 1 FROM responsibilities WHERE category = ?1 AND area_code = ?2",
+                        params![selector, row.area.as_str()],
+                        |_| Ok(()),
+                    )
+                    .optional()
+                    .map_err(backend_error)?
+                    .is_some();
+                transaction
+                    .execute(
+                        "INSERT INTO responsibilities (category, area_code, department_id, basis)
+                         VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (category, area_code) DO UPDATE SET
+                           department_id = excluded.department_id, basis = excluded.basis",
+                        params![
+                            selector,
+                            row.area.as_str(),
+                            row.department.as_str(),
+                            row.basis
+                        ],
+                    )
+                    .map_err(backend_error)?;
+                if existed {
+                    summary.updated += 1;
+                } else {
+                    summary.inserted += 1;
+                }
+            }
+            Ok(summary)
+        })
+        .await
+    }
+
+    async fn responsibilities(
+        &self,
+        query: &ResponsibilityQuery,
+    ) -> StoreResult<Vec<Responsibility>> {
+        let area = query.area.as_ref().map(|a| a.as_str().to_owned());
+        let department = query.department.as_ref().map(|d| d.as_str().to_owned());
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT category, area_code, department_id, basis FROM responsibilities
+                     WHERE (?1 IS NULL OR area_code = ?1) AND (?2 IS NULL OR department_id = ?2)
+                     ORDER BY area_code, category",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map(params![area, department], to_responsibility)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(parse_responsibility))
+                .collect()
+        })
+        .await
+    }
+
+    async fn responsibilities_at(&self, areas: &[AreaCode]) -> StoreResult<Vec<Responsibility>> {
+        let codes: Vec<String> = areas.iter().map(|a| a.as_str().to_owned()).collect();
+        self.call(move |connection| {
+            let mut found = Vec::new();
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT category, area_code, department_id, basis FROM responsibilities
+                     WHERE area_code = ?1 ORDER BY category",
+                )
+                .map_err(backend_error)?;
+            for code in &codes {
+                let rows = statement
+                    .query_map([code], to_responsibility)
+                    .map_err(backend_error)?;
+                for row in rows {
+                    found.push(parse_responsibility(row.map_err(backend_error)?)?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn delete_responsibility(&self, category: &str, area: &AreaCode) -> StoreResult<()> {
+        let (category, area) = (category.to_owned(), area.as_str().to_owned());
+        self.write(move |transaction| {
+            let deleted = transaction
+                .execute(
+                    "DELETE FROM responsibilities WHERE category = ?1 AND area_code = ?2",
+                    params![category, area],
+                )
+                .map_err(backend_error)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("responsibility for {category} at {area}"),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_user(&self, user: NewUser, password_hash: String) -> StoreResult<User> {
+        self.write(move |transaction| {
+            if exists(
+                transaction,
+                "SELECT 1 FROM users WHERE username = ?1",
+                &user.username,
+            )? {
+                return Err(StoreError::Conflict {
+                    what: format!("user {}", user.username),
+                });
+            }
+            if let Some(department) = &user.department
+                && !exists(
+                    transaction,
+                    "SELECT 1 FROM departments WHERE id = ?1",
+                    department.as_str(),
+                )?
+            {
+                return Err(StoreError::Invalid {
+                    index: 0,
+                    field: "department",
+                    message: format!("department {department} does not exist"),
+                });
+            }
+            for area in &user.areas {
+                if area_level_of(transaction, area)?.is_none() {
+                    return Err(StoreError::Invalid {
+                        index: 0,
+                        field: "areas",
+                        message: format!("area {area} does not exist"),
+                    });
+                }
+            }
+            transaction
+                .execute(
+                    "INSERT INTO users (username, display_name, role, department_id, phone, password_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        user.username,
+                        user.display_name,
+                        user.role.as_str(),
+                        user.department.as_ref().map(DepartmentId::as_str),
+                        user.phone,
+                        password_hash
+                    ],
+                )
+                .map_err(backend_error)?;
+            let id = transaction.last_insert_rowid();
+            for area in &user.areas {
+                transaction
+                    .execute(
+                        "INSERT INTO user_areas (user_id, area_code) VALUES (?1, ?2)",
+                        params![id, area.as_str()],
+                    )
+                    .map_err(backend_error)?;
+            }
+            Ok(User {
+                id: UserId(id),
+                username: user.username,
+                display_name: user.display_name,
+                role: user.role,
+                department: user.department,
+                areas: user.areas,
+                phone: user.phone,
+            })
+        })
+        .await
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.call(move |connection| {
+            let row = connection
+                .query_row(
+                    &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                    [id.0],
+                    user_row,
+                )
+                .optional()
+                .map_err(backend_error)?;
+            row.map(|row| build_user(connection, row)).transpose()
+        })
+        .await
+    }
+
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        let username = username.to_owned();
+        self.call(move |connection| {
+            let row = connection
+                .query_row(
+                    &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1"),
+                    [username],
+                    |row| Ok((user_row(row)?, row.get::<_, String>(6)?)),
+                )
+                .optional()
+                .map_err(backend_error)?;
+            row.map(|(row, hash)| Ok((build_user(connection, row)?, hash)))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn users(&self, department: Option<&DepartmentId>) -> StoreResult<Vec<User>> {
+        let department = department.map(|d| d.as_str().to_owned());
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare(&format!(
+                    "SELECT {USER_COLUMNS} FROM users
+                     WHERE (?1 IS NULL OR department_id = ?1) ORDER BY id"
+                ))
+                .map_err(backend_error)?;
+            let rows: Vec<UserRow> = statement
+                .query_map([department], user_row)
+                .and_then(|rows| rows.collect())
+                .map_err(backend_error)?;
+            rows.into_iter()
+                .map(|row| build_user(connection, row))
+                .collect()
+        })
+        .await
+    }
+
+    async fn create_token(&self, token: TokenRecord) -> StoreResult<()> {
+        self.write(move |transaction| {
+            transaction
+                .execute(
+                    "INSERT INTO api_tokens (token_sha256, user_id, label, created_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        token.token_sha256,
+                        token.user.0,
+                        token.label,
+                        timestamp(token.created_at),
+                        token.expires_at.map(timestamp)
+                    ],
+                )
+                .map_err(backend_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user_by_token(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>> {
+        let token = token_sha256.to_owned();
+        self.call(move |connection| {
+            let row = connection
+                .query_row(
+                    "SELECT u.id, u.username, u.display_name, u.role, u.department_id, u.phone
+                     FROM api_tokens t JOIN users u ON u.id = t.user_id
+                     WHERE t.token_sha256 = ?1 AND t.revoked_at IS NULL
+                       AND (t.expires_at IS NULL OR t.expires_at > ?2)",
+                    params![token, timestamp(now)],
+                    user_row,
+                )
+                .optional()
+                .map_err(backend_error)?;
+            row.map(|row| build_user(connection, row)).transpose()
+        })
+        .await
+    }
+
+    async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64> {
+        self.write(move |transaction| {
+            transaction
+                .execute(
+                    "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+                    params![user.0, timestamp(Utc::now())],
+                )
+                .map(|n| n as u64)
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let key = key.to_owned();
+        self.call(move |connection| {
+            connection
+                .query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.write(move |transaction| {
+            transaction
+                .execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![key, value],
+                )
+                .map_err(backend_error)?;
+            Ok(())
+        })
+        .await
+    }
+}

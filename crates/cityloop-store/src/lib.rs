@@ -1,0 +1,222 @@
+//! The storage interface of cityloop: one trait, [`Store`], implemented by
+//! `cityloop-store-sqlite` (embedded, the default) and
+//! `cityloop-store-postgres` (a city's production database).
+//!
+//! Key design decision: the interface speaks domain types and whole
+//! operations ("upsert these areas in one transaction"), never SQL, so the
+//! two backends can differ in every detail and still be held to one contract:
+//! the [`conformance`] suite (feature `conformance`) that each backend's tests
+//! run on a fresh database. Batch writes are all-or-nothing: an error leaves
+//! the store as it was. Backends enforce referential integrity themselves
+//! (foreign keys) as a backstop to the importers' friendlier checks.
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cityloop_domain::{
+    Area, AreaCode, AreaLevel, Category, CategoryKind, Department, DepartmentId, NewUser,
+    Responsibility, User, UserId,
+};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a caller of the store must distinguish.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{what} already exists")]
+    Conflict { what: String },
+    /// Item `index` of a batch refers to something that does not exist or
+    /// breaks a rule; nothing of the batch was written.
+    #[error("item {index}: {field}: {message}")]
+    Invalid {
+        index: usize,
+        field: &'static str,
+        message: String,
+    },
+    /// The database itself failed (connection, IO, a bug in a query). The
+    /// message is for logs, not for API clients.
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// Which backend a store is, for logs, metrics and `config show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// An area as stored: the tree node plus whether it has a boundary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaRecord {
+    pub area: Area,
+    pub has_shape: bool,
+    pub children: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AreaQuery {
+    pub parent: Option<AreaCode>,
+    pub level: Option<AreaLevel>,
+    /// Substring of the name.
+    pub name_contains: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The boundary of an area as GeoJSON geometry text (WGS-84). The store keeps
+/// it opaque; `cityloop-geo` parses and validates it before it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaShape {
+    pub code: AreaCode,
+    pub level: AreaLevel,
+    pub geojson: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CategoryQuery {
+    pub kind: Option<CategoryKind>,
+    pub class_code: Option<String>,
+    pub name_contains: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponsibilityQuery {
+    pub area: Option<AreaCode>,
+    pub department: Option<DepartmentId>,
+}
+
+/// An API token as stored: only the SHA-256 of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub token_sha256: String,
+    pub user: UserId,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Counts of what an import wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    pub inserted: u64,
+    pub updated: u64,
+}
+
+/// The one storage interface. Every method is a complete operation; batch
+/// methods are atomic.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies pending migrations; returns the versions applied now.
+    async fn migrate(&self) -> StoreResult<Vec<u32>>;
+    /// The highest applied migration version, 0 for an empty database.
+    async fn schema_version(&self) -> StoreResult<u32>;
+
+    // --- areas -----------------------------------------------------------
+    /// Inserts or updates areas (name, level, parent); shapes are kept.
+    /// Parents must exist in the store or earlier in the batch.
+    async fn upsert_areas(&self, areas: Vec<Area>) -> StoreResult<WriteSummary>;
+    /// Sets or replaces boundaries; every code must exist.
+    async fn set_area_shapes(&self, shapes: Vec<(AreaCode, String)>) -> StoreResult<u64>;
+    async fn area(&self, code: &AreaCode) -> StoreResult<Option<AreaRecord>>;
+    async fn areas(&self, query: &AreaQuery) -> StoreResult<Vec<AreaRecord>>;
+    async fn count_areas(&self, query: &AreaQuery) -> StoreResult<u64>;
+    /// Every area that has a boundary, for the point → area index.
+    async fn area_shapes(&self) -> StoreResult<Vec<AreaShape>>;
+    async fn area_shape(&self, code: &AreaCode) -> StoreResult<Option<String>>;
+
+    /// The path from the city down to `code`, both included; empty if the
+    /// code is unknown.
+    async fn area_path(&self, code: &AreaCode) -> StoreResult<Vec<Area>> {
+        let mut path = Vec::new();
+        let mut next = Some(code.clone());
+        while let Some(code) = next {
+            let Some(record) = self.area(&code).await? else {
+                break;
+            };
+            if path.len() > AreaLevel::ALL.len() {
+                return Err(StoreError::Backend(format!(
+                    "area tree has a cycle at {code}"
+                )));
+            }
+            next = record.area.parent.clone();
+            path.push(record.area);
+        }
+        path.reverse();
+        Ok(path)
+    }
+
+    // --- departments -------------------------------------------------------
+    async fn upsert_departments(&self, departments: Vec<Department>) -> StoreResult<WriteSummary>;
+    async fn department(&self, id: &DepartmentId) -> StoreResult<Option<Department>>;
+    /// All departments, or those covering an area (exactly that code).
+    async fn departments(&self, covering: Option<&AreaCode>) -> StoreResult<Vec<Department>>;
+
+    // --- categories --------------------------------------------------------
+    async fn upsert_categories(&self, categories: Vec<Category>) -> StoreResult<WriteSummary>;
+    async fn category(&self, kind: CategoryKind, code: &str) -> StoreResult<Option<Category>>;
+    async fn categories(&self, query: &CategoryQuery) -> StoreResult<Vec<Category>>;
+    async fn count_categories(&self, query: &CategoryQuery) -> StoreResult<u64>;
+
+    // --- responsibility list -----------------------------------------------
+    /// Inserts or replaces rows keyed by (category selector, area).
+    async fn upsert_responsibilities(&self, rows: Vec<Responsibility>)
+    -> StoreResult<WriteSummary>;
+    async fn responsibilities(
+        &self,
+        query: &ResponsibilityQuery,
+    ) -> StoreResult<Vec<Responsibility>>;
+    /// Rows at any of these areas, for resolving along an area path.
+    async fn responsibilities_at(&self, areas: &[AreaCode]) -> StoreResult<Vec<Responsibility>>;
+    /// Deletes one row; `NotFound` if it was not there.
+    async fn delete_responsibility(&self, category: &str, area: &AreaCode) -> StoreResult<()>;
+
+    // --- users and tokens --------------------------------------------------
+    async fn create_user(&self, user: NewUser, password_hash: String) -> StoreResult<User>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// The user and their password hash, for log-in.
+    async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    async fn users(&self, department: Option<&DepartmentId>) -> StoreResult<Vec<User>>;
+    async fn create_token(&self, token: TokenRecord) -> StoreResult<()>;
+    /// The user a live token belongs to: not revoked, not expired at `now`.
+    async fn user_by_token(
+        &self,
+        token_sha256: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
+    /// Revokes every token of a user; returns how many were live.
+    async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64>;
+
+    // --- settings ------------------------------------------------------------
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// The upper bound on a page of results, whatever a caller asks for.
+pub const PAGE_ROWS_MAX: u32 = 1000;
+
+/// Clamps a requested page size into `1..=PAGE_ROWS_MAX` (0 means the max).
+pub fn page_limit(requested: u32) -> u32 {
+    if requested == 0 {
+        PAGE_ROWS_MAX
+    } else {
+        requested.min(PAGE_ROWS_MAX)
+    }
+}

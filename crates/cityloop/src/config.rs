@@ -1,0 +1,238 @@
+//! Configuration in two steps (raw → validated) and three layers: defaults,
+//! then a TOML file (`--config`), then `CITYLOOP_*` environment variables and
+//! command-line flags (clap reads both; a flag beats its variable).
+
+use anyhow::{Context, bail};
+use cityloop_api::ApiLimits;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The file layer, as written. Unknown keys are an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+    pub log_format: Option<String>,
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub body_bytes_max: Option<usize>,
+    pub rate_per_second: Option<u64>,
+    pub rate_burst: Option<u32>,
+    pub request_timeout_ms: Option<u64>,
+}
+
+/// Values given on the command line or in the environment.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// A TOML configuration file.
+    #[arg(long, global = true, env = "CITYLOOP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the embedded database and keys live.
+    #[arg(long, global = true, env = "CITYLOOP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://… to use PostgreSQL instead of the embedded store.
+    #[arg(long, global = true, env = "CITYLOOP_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, global = true, env = "CITYLOOP_LISTEN")]
+    pub listen: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "CITYLOOP_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    pub log_format: LogFormat,
+    pub limits: ApiLimits,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "cityloop-data";
+
+impl Settings {
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Settings> {
+        let raw = match &overrides.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str::<RawConfig>(&text)
+                    .with_context(|| format!("config file {}", path.display()))?
+            }
+            None => RawConfig::default(),
+        };
+        Settings::resolve(raw, overrides)
+    }
+
+    fn resolve(raw: RawConfig, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or(raw.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_text.parse().with_context(|| {
+            format!("listen: {listen_text:?} is not an address like 127.0.0.1:8080")
+        })?;
+        let log_format = match overrides
+            .log_format
+            .clone()
+            .or(raw.log_format)
+            .as_deref()
+            .unwrap_or("text")
+        {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("log_format: {other:?} is not text or json"),
+        };
+        let database_url = overrides
+            .database_url
+            .clone()
+            .or(raw.database_url)
+            .filter(|url| !url.trim().is_empty());
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            bail!(
+                "database_url: only postgres:// URLs are supported; leave it unset for the embedded store"
+            );
+        }
+        let defaults = ApiLimits::default();
+        let limits = ApiLimits {
+            body_bytes_max: raw.limits.body_bytes_max.unwrap_or(defaults.body_bytes_max),
+            rate_per_second: raw
+                .limits
+                .rate_per_second
+                .unwrap_or(defaults.rate_per_second),
+            rate_burst: raw.limits.rate_burst.unwrap_or(defaults.rate_burst),
+            request_timeout_ms: raw
+                .limits
+                .request_timeout_ms
+                .unwrap_or(defaults.request_timeout_ms),
+        };
+        if limits.body_bytes_max < 1024 || limits.rate_per_second == 0 || limits.rate_burst == 0 {
+            bail!("limits: body_bytes_max ≥ 1024, rate_per_second ≥ 1 and rate_burst ≥ 1");
+        }
+        Ok(Settings {
+            data_dir: overrides
+                .data_dir
+                .clone()
+                .or(raw.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            database_url,
+            listen,
+            log_format,
+            limits,
+        })
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("cityloop.sqlite3")
+    }
+
+    /// The effective configuration as TOML, with any password redacted.
+    pub fn show(&self) -> String {
+        let database = match &self.database_url {
+            Some(url) => format!("database_url = {:?}\n", redact_url(url)),
+            None => format!(
+                "# database: embedded SQLite at {}\n",
+                self.sqlite_path().display()
+            ),
+        };
+        format!(
+            "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\n\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\n",
+            display_path(&self.data_dir),
+            self.listen,
+            match self.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            },
+            self.limits.body_bytes_max,
+            self.limits.rate_per_second,
+            self.limits.rate_burst,
+            self.limits.request_timeout_ms,
+        )
+    }
+}
+
+fn display_path(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let raw: RawConfig = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/city\"\n[limits]\nrate_burst = 5\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:7000".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::resolve(raw, &overrides).unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(settings.data_dir, PathBuf::from("/srv/city"));
+        assert_eq!(settings.limits.rate_burst, 5);
+        assert_eq!(
+            settings.limits.rate_per_second,
+            ApiLimits::default().rate_per_second
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let error = toml::from_str::<RawConfig>("listn = \"x\"").unwrap_err();
+        assert!(error.to_string().contains("listn"), "{error}");
+        let overrides = Overrides {
+            database_url: Some("mysql://x".into()),
+            ..Overrides::default()
+        };
+        let error = Settings::resolve(RawConfig::default(), &overrides).unwrap_err();
+        assert!(error.to_string().starts_with("database_url"), "{error}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/city"),
+            "postgres://app:***@db:5432/city"
+        );
+        assert_eq!(redact_url("postgres://db/city"), "postgres://db/city");
+    }
+}

@@ -1,0 +1,510 @@
+//! `cityloop`: the one binary. Glue only — it reads configuration, installs
+//! logging, opens the store, and hands work to the crates that do it. It is
+//! the only place that reads the environment or exits the process.
+
+mod city;
+mod config;
+mod demo;
+
+use anyhow::{Context, bail};
+use cityloop_api::{AppState, SystemClock};
+use cityloop_import::{Format, ImportError, Progress};
+use cityloop_store::Store;
+use clap::{Parser, Subcommand};
+use config::{LogFormat, Overrides, Settings};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "cityloop",
+    version,
+    about = "Open city operations: 一网统管 · 一网通办"
+)]
+struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and web app on the configured store.
+    Serve,
+    /// Start a demo: the real Shanghai model, demo departments and users.
+    Demo,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Import reference data; a bad file changes nothing.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Show configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
+    /// The area tree.
+    Areas {
+        #[command(subcommand)]
+        action: AreasCommand,
+    },
+    /// Service-level deadlines on the Chinese working calendar.
+    Sla {
+        #[command(subcommand)]
+        action: SlaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// The bundled real Shanghai model: areas, district boundaries, categories.
+    City,
+    /// Areas (CSV `level,code,name,parent_code` or JSON) or boundaries (.geojson).
+    Areas { file: PathBuf },
+    /// Departments (CSV `id,name,kind,areas,phone` or JSON).
+    Departments { file: PathBuf },
+    /// Categories (CSV `code,kind,class_code,class_name,name[,standard]` or JSON).
+    Categories { file: PathBuf },
+    /// The responsibility list (CSV `category,area_code,department,basis` or JSON).
+    Responsibilities { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (passwords redacted).
+    Show,
+}
+
+#[derive(Subcommand)]
+enum AreasCommand {
+    /// Which areas contain a point, from the city down.
+    Locate {
+        #[arg(allow_negative_numbers = true)]
+        lon: f64,
+        #[arg(allow_negative_numbers = true)]
+        lat: f64,
+        /// Datum of the input point.
+        #[arg(long, default_value = "wgs84")]
+        crs: String,
+        /// Print a JSON list of {code, name, level}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SlaCommand {
+    /// The due instant of a limit counted from a start.
+    Due {
+        /// Start instant, RFC 3339 (e.g. 2026-09-30T16:00:00+08:00).
+        #[arg(long)]
+        start: String,
+        /// <N><unit>: m/h/d natural, wm/wh/wd working minutes/hours/days.
+        #[arg(long)]
+        limit: String,
+        /// A directory of holiday-cn YEAR.json files (default: the bundled ones).
+        #[arg(long)]
+        calendar: Option<PathBuf>,
+        /// Working periods, e.g. "08:30-12:00,13:30-17:30".
+        #[arg(long)]
+        shifts: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(&cli.overrides)?;
+    let serving = matches!(cli.command, Command::Serve | Command::Demo);
+    init_logging(settings.log_format, if serving { "info" } else { "warn" });
+    match cli.command {
+        Command::Config {
+            action: ConfigCommand::Show,
+        } => {
+            print!("{}", settings.show());
+            Ok(())
+        }
+        Command::Sla {
+            action:
+                SlaCommand::Due {
+                    start,
+                    limit,
+                    calendar,
+                    shifts,
+                },
+        } => sla_due(&start, &limit, calendar.as_deref(), shifts.as_deref()),
+        command => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(run_async(command, settings))
+        }
+    }
+}
+
+async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let store = open_store(&settings, true).await?;
+            serve(store, &settings).await
+        }
+        Command::Demo => demo(settings).await,
+        Command::Migrate => {
+            let store = open_store(&settings, false).await?;
+            let applied = store.migrate().await?;
+            let version = store.schema_version().await?;
+            if applied.is_empty() {
+                println!("schema is up to date at version {version}");
+            } else {
+                println!("applied migrations {applied:?}; schema is at version {version}");
+            }
+            Ok(())
+        }
+        Command::Import { what } => {
+            let store = open_store(&settings, true).await?;
+            import(store.as_ref(), what).await
+        }
+        Command::Areas {
+            action:
+                AreasCommand::Locate {
+                    lon,
+                    lat,
+                    crs,
+                    json,
+                },
+        } => {
+            let store = open_store(&settings, true).await?;
+            locate(store.as_ref(), lon, lat, &crs, json).await
+        }
+        Command::Config { .. } | Command::Sla { .. } => unreachable!("handled synchronously"),
+    }
+}
+
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CITYLOOP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Opens the configured store. The embedded store is created and migrated
+/// on open; PostgreSQL must have been migrated with `cityloop migrate`.
+async fn open_store(settings: &Settings, ready: bool) -> anyhow::Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = match &settings.database_url {
+        Some(url) => Arc::new(
+            cityloop_store_postgres::PostgresStore::connect(url)
+                .await
+                .with_context(|| format!("connecting to {}", config::redact_url(url)))?,
+        ),
+        None => {
+            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+                format!("creating data directory {}", settings.data_dir.display())
+            })?;
+            let store = cityloop_store_sqlite::SqliteStore::open(&settings.sqlite_path())
+                .with_context(|| format!("opening {}", settings.sqlite_path().display()))?;
+            if ready {
+                store
+                    .migrate()
+                    .await
+                    .context("migrating the embedded store")?;
+            }
+            Arc::new(store)
+        }
+    };
+    if ready && store.backend() == cityloop_store::Backend::Postgres {
+        let version = store.schema_version().await?;
+        if version == 0 {
+            bail!(
+                "the PostgreSQL database has no cityloop schema yet: run `cityloop migrate` first"
+            );
+        }
+    }
+    Ok(store)
+}
+
+async fn serve(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<()> {
+    let state = AppState::new(store, Arc::new(SystemClock), settings.limits.clone());
+    let indexed = state
+        .reload_index()
+        .await
+        .map_err(|problem| anyhow::anyhow!(problem.detail))?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, indexed_areas = indexed, store = state.store().backend().as_str(), "serving");
+    println!("cityloop listening on http://{address}");
+    cityloop_api::serve(listener, state, shutdown_signal()).await?;
+    println!("cityloop stopped");
+    Ok(())
+}
+
+async fn demo(mut settings: Settings) -> anyhow::Result<()> {
+    if settings.database_url.is_some() {
+        bail!("the demo runs on the embedded store; drop --database-url");
+    }
+    // A fresh temporary directory unless one was given.
+    let _temporary;
+    if std::env::args().all(|a| !a.starts_with("--data-dir"))
+        && std::env::var_os("CITYLOOP_DATA_DIR").is_none()
+    {
+        let directory = tempfile::Builder::new()
+            .prefix("cityloop-demo-")
+            .tempdir()
+            .context("creating a temporary data directory")?;
+        settings.data_dir = directory.path().to_path_buf();
+        _temporary = directory;
+    }
+    let store = open_store(&settings, true).await?;
+    let progress = Bar::new();
+    let areas_loaded = store
+        .count_areas(&cityloop_store::AreaQuery::default())
+        .await?;
+    if areas_loaded == 0 {
+        for (what, report) in city::load_shanghai(store.as_ref(), &progress)
+            .await?
+            .steps
+            .into_iter()
+            .chain(
+                city::load_demo_directory(store.as_ref(), &progress)
+                    .await?
+                    .steps,
+            )
+        {
+            println!("loaded {what}: {report}");
+        }
+    }
+    let state = AppState::new(
+        Arc::clone(&store),
+        Arc::new(SystemClock),
+        settings.limits.clone(),
+    );
+    state
+        .reload_index()
+        .await
+        .map_err(|problem| anyhow::anyhow!(problem.detail))?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let base_url = format!("http://{address}");
+    let credentials =
+        demo::ensure_users_and_credentials(&state, &settings.data_dir, &base_url).await?;
+    println!();
+    println!(
+        "cityloop demo (Shanghai, demo departments in 黄浦区 and 普陀区; users are synthetic)"
+    );
+    println!("  data directory : {}", settings.data_dir.display());
+    println!("  credentials    : {}", credentials.display());
+    println!("  web            : {base_url}/");
+    println!("  API            : {base_url}/api/openapi.json");
+    println!("  try            : curl '{base_url}/api/v1/locate?lon=121.4350&lat=31.2470'");
+    println!(
+        "  log in         : POST {base_url}/api/v1/auth/login with a username and password from the credentials file"
+    );
+    println!("cityloop listening on {base_url} — press Ctrl-C to stop");
+    cityloop_api::serve(listener, state, shutdown_signal()).await?;
+    println!("cityloop stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// An indicatif progress bar for imports (hidden when stderr is no terminal).
+struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    fn new() -> Bar {
+        Bar {
+            bar: ProgressBar::hidden(),
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, stage: &str, total: u64) {
+        self.bar
+            .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+        self.bar.set_style(
+            ProgressStyle::with_template("{msg:>20} [{bar:40}] {pos}/{len} ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        self.bar.set_message(stage.to_owned());
+    }
+    fn advance(&self, done: u64) {
+        self.bar.set_position(done);
+    }
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+async fn import(store: &dyn Store, what: ImportCommand) -> anyhow::Result<()> {
+    let progress = Bar::new();
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let refused = |path: &Path, error: ImportError| {
+        anyhow::anyhow!(
+            "{}: import refused, nothing was changed: {error}",
+            path.display()
+        )
+    };
+    let (label, report) = match what {
+        ImportCommand::City => {
+            for (what, report) in city::load_shanghai(store, &progress).await?.steps {
+                println!("imported {what}: {report}");
+            }
+            return Ok(());
+        }
+        ImportCommand::Areas { file } => {
+            let text = read(&file)?;
+            let format = Format::from_file_name(&file.to_string_lossy())?;
+            let report = if format == Format::GeoJson {
+                cityloop_import::import_area_shapes(store, &text, &progress).await
+            } else {
+                cityloop_import::import_areas(store, &text, format, &progress).await
+            };
+            ("areas", report.map_err(|e| refused(&file, e))?)
+        }
+        ImportCommand::Departments { file } => {
+            let text = read(&file)?;
+            let format = Format::from_file_name(&file.to_string_lossy())?;
+            let report = cityloop_import::import_departments(store, &text, format, &progress).await;
+            ("departments", report.map_err(|e| refused(&file, e))?)
+        }
+        ImportCommand::Categories { file } => {
+            let text = read(&file)?;
+            let format = Format::from_file_name(&file.to_string_lossy())?;
+            let report = cityloop_import::import_categories(store, &text, format, &progress).await;
+            ("categories", report.map_err(|e| refused(&file, e))?)
+        }
+        ImportCommand::Responsibilities { file } => {
+            let text = read(&file)?;
+            let format = Format::from_file_name(&file.to_string_lossy())?;
+            let report =
+                cityloop_import::import_responsibilities(store, &text, format, &progress).await;
+            ("responsibilities", report.map_err(|e| refused(&file, e))?)
+        }
+    };
+    println!("imported {label}: {report}");
+    Ok(())
+}
+
+async fn locate(
+    store: &dyn Store,
+    lon: f64,
+    lat: f64,
+    crs: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let crs: cityloop_geo::Crs = crs.parse()?;
+    let point = cityloop_geo::LonLat::new(lon, lat)?;
+    let index = cityloop_api::areas::build_index(store).await?;
+    if index.is_empty() {
+        bail!("no area has a boundary yet: run `cityloop import city` or import a .geojson");
+    }
+    let wgs84 = cityloop_geo::to_wgs84(crs, point);
+    let path = cityloop_api::areas::locate_point(store, &index, wgs84).await?;
+    if json {
+        let steps: Vec<cityloop_api::areas::PathStep> = path.iter().map(Into::into).collect();
+        println!("{}", serde_json::to_string(&steps)?);
+    } else if path.is_empty() {
+        println!(
+            "({:.6}, {:.6}) WGS-84 lies in no known area",
+            wgs84.lon, wgs84.lat
+        );
+    } else {
+        let text: Vec<String> = path
+            .iter()
+            .map(|area| format!("{} {} ({})", area.name, area.code, area.level))
+            .collect();
+        println!("{}", text.join(" › "));
+    }
+    Ok(())
+}
+
+fn sla_due(
+    start: &str,
+    limit: &str,
+    calendar_dir: Option<&Path>,
+    shifts: Option<&str>,
+) -> anyhow::Result<()> {
+    let start = chrono::DateTime::parse_from_rfc3339(start)
+        .with_context(|| format!("--start: {start:?} is not an RFC 3339 instant"))?;
+    let limit = cityloop_calendar::Limit::parse(limit).context("--limit")?;
+    let texts: Vec<String> = match calendar_dir {
+        Some(directory) => {
+            let mut texts = Vec::new();
+            let entries = std::fs::read_dir(directory)
+                .with_context(|| format!("--calendar: reading {}", directory.display()))?;
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.extension().is_some_and(|e| e == "json"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                texts.push(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                );
+            }
+            texts
+        }
+        None => city::HOLIDAY_CN.iter().map(|t| (*t).to_owned()).collect(),
+    };
+    let borrowed: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let calendar = cityloop_calendar::HolidayCalendar::from_holiday_cn_json(&borrowed)?;
+    let shifts = match shifts {
+        Some(text) => cityloop_calendar::Shifts::parse(text).context("--shifts")?,
+        None => cityloop_calendar::Shifts::default(),
+    };
+    let working = cityloop_calendar::WorkingTime::new(&calendar, &shifts);
+    let due = working.due(start, &limit)?;
+    println!("{}", due.to_rfc3339());
+    Ok(())
+}
