@@ -8,6 +8,7 @@
 //! the line it came from and nothing is written. Files may be CSV (with a
 //! header row), a JSON array of objects, or GeoJSON for boundaries.
 
+pub mod bundled;
 mod parse;
 
 use cityloop_domain::{Area, AreaCode, Category, Department, DomainError, Responsibility};

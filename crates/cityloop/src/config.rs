@@ -60,6 +60,9 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// False when `data_dir` is the default (the demo then uses a fresh
+    /// temporary directory instead).
+    pub data_dir_given: bool,
     pub database_url: Option<String>,
     pub listen: SocketAddr,
     pub log_format: LogFormat,
@@ -131,12 +134,10 @@ impl Settings {
         if limits.body_bytes_max < 1024 || limits.rate_per_second == 0 || limits.rate_burst == 0 {
             bail!("limits: body_bytes_max ≥ 1024, rate_per_second ≥ 1 and rate_burst ≥ 1");
         }
+        let data_dir = overrides.data_dir.clone().or(raw.data_dir);
         Ok(Settings {
-            data_dir: overrides
-                .data_dir
-                .clone()
-                .or(raw.data_dir)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            data_dir_given: data_dir.is_some(),
+            data_dir: data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             database_url,
             listen,
             log_format,

@@ -2,7 +2,6 @@
 //! logging, opens the store, and hands work to the crates that do it. It is
 //! the only place that reads the environment or exits the process.
 
-mod city;
 mod config;
 mod demo;
 
@@ -265,9 +264,7 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     }
     // A fresh temporary directory unless one was given.
     let _temporary;
-    if std::env::args().all(|a| !a.starts_with("--data-dir"))
-        && std::env::var_os("CITYLOOP_DATA_DIR").is_none()
-    {
+    if !settings.data_dir_given {
         let directory = tempfile::Builder::new()
             .prefix("cityloop-demo-")
             .tempdir()
@@ -281,12 +278,12 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
         .count_areas(&cityloop_store::AreaQuery::default())
         .await?;
     if areas_loaded == 0 {
-        for (what, report) in city::load_shanghai(store.as_ref(), &progress)
+        for (what, report) in cityloop_import::bundled::load_shanghai(store.as_ref(), &progress)
             .await?
             .steps
             .into_iter()
             .chain(
-                city::load_demo_directory(store.as_ref(), &progress)
+                cityloop_import::bundled::load_demo_directory(store.as_ref(), &progress)
                     .await?
                     .steps,
             )
@@ -396,7 +393,10 @@ async fn import(store: &dyn Store, what: ImportCommand) -> anyhow::Result<()> {
     };
     let (label, report) = match what {
         ImportCommand::City => {
-            for (what, report) in city::load_shanghai(store, &progress).await?.steps {
+            for (what, report) in cityloop_import::bundled::load_shanghai(store, &progress)
+                .await?
+                .steps
+            {
                 println!("imported {what}: {report}");
             }
             return Ok(());
@@ -495,7 +495,10 @@ fn sla_due(
             }
             texts
         }
-        None => city::HOLIDAY_CN.iter().map(|t| (*t).to_owned()).collect(),
+        None => cityloop_import::bundled::HOLIDAY_CN
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect(),
     };
     let borrowed: Vec<&str> = texts.iter().map(String::as_str).collect();
     let calendar = cityloop_calendar::HolidayCalendar::from_holiday_cn_json(&borrowed)?;

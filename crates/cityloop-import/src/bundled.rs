@@ -3,10 +3,11 @@
 //! 47678.5-2026 directory, local categories, the official holiday calendars,
 //! and the demo's departments and responsibility list.
 //!
-//! The binary embeds them so it runs anywhere without the repository; every
-//! file is loaded through the same importer a city uses for its own files.
+//! They are compiled in, so the binary runs anywhere without the repository;
+//! every file is loaded through the same importer a city uses for its own
+//! files.
 
-use cityloop_import::{Format, ImportError, ImportReport, Progress};
+use crate::{Format, ImportError, ImportReport, Progress};
 use cityloop_store::Store;
 
 pub const SHANGHAI_DIVISIONS_CSV: &str =
@@ -40,20 +41,19 @@ pub async fn load_shanghai(
     let mut steps = Vec::new();
     steps.push((
         "areas",
-        cityloop_import::import_areas(store, SHANGHAI_DIVISIONS_CSV, Format::Csv, progress).await?,
+        crate::import_areas(store, SHANGHAI_DIVISIONS_CSV, Format::Csv, progress).await?,
     ));
     steps.push((
         "boundaries",
-        cityloop_import::import_area_shapes(store, SHANGHAI_DISTRICTS_GEOJSON, progress).await?,
+        crate::import_area_shapes(store, SHANGHAI_DISTRICTS_GEOJSON, progress).await?,
     ));
     steps.push((
         "categories (GB/T 47678.5-2026)",
-        cityloop_import::import_categories(store, GBT_47678_5_CSV, Format::Csv, progress).await?,
+        crate::import_categories(store, GBT_47678_5_CSV, Format::Csv, progress).await?,
     ));
     steps.push((
         "categories (local)",
-        cityloop_import::import_categories(store, LOCAL_CATEGORIES_CSV, Format::Csv, progress)
-            .await?,
+        crate::import_categories(store, LOCAL_CATEGORIES_CSV, Format::Csv, progress).await?,
     ));
     Ok(CityReport { steps })
 }
@@ -67,18 +67,12 @@ pub async fn load_demo_directory(
     let mut steps = Vec::new();
     steps.push((
         "departments (demo)",
-        cityloop_import::import_departments(store, DEMO_DEPARTMENTS_CSV, Format::Csv, progress)
-            .await?,
+        crate::import_departments(store, DEMO_DEPARTMENTS_CSV, Format::Csv, progress).await?,
     ));
     steps.push((
         "responsibility list (demo)",
-        cityloop_import::import_responsibilities(
-            store,
-            DEMO_RESPONSIBILITIES_CSV,
-            Format::Csv,
-            progress,
-        )
-        .await?,
+        crate::import_responsibilities(store, DEMO_RESPONSIBILITIES_CSV, Format::Csv, progress)
+            .await?,
     ));
     Ok(CityReport { steps })
 }

@@ -1,0 +1,140 @@
+//! A fresh application per test: the real Shanghai model and the demo
+//! directory on a new SQLite database, one user and token per role.
+
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use cityloop_api::{ApiLimits, AppState, SystemClock, app, auth};
+use cityloop_domain::{AreaCode, DepartmentId, NewUser, Role};
+use cityloop_import::{Silent, bundled};
+use cityloop_store::Store;
+use cityloop_store_sqlite::SqliteStore;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    tokens: HashMap<&'static str, String>,
+    _directory: tempfile::TempDir,
+}
+
+/// (key, role, department, areas). The operator and supervisor cover Putuo
+/// only, so scope can be tested against Huangpu.
+pub const USERS: &[(&str, Role, Option<&str>, &[&str])] = &[
+    ("citizen", Role::Citizen, None, &[]),
+    ("operator", Role::Operator, Some("city-ops"), &["310107"]),
+    ("handler", Role::Handler, Some("310107-cgzf"), &[]),
+    ("dept_lead", Role::DeptLead, Some("310107-cgzf"), &[]),
+    ("supervisor", Role::Supervisor, None, &["310107"]),
+    ("auditor", Role::Auditor, None, &[]),
+    ("admin", Role::Admin, None, &[]),
+    ("handler_huangpu", Role::Handler, Some("310101-cgzf"), &[]),
+    ("lead_huangpu", Role::DeptLead, Some("310101-cgzf"), &[]),
+];
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(ApiLimits::default()).await
+    }
+
+    pub async fn spawn_with(limits: ApiLimits) -> TestApp {
+        let directory = tempfile::tempdir().expect("temporary directory");
+        let store = SqliteStore::open(&directory.path().join("test.sqlite3")).expect("open");
+        store.migrate().await.expect("migrate");
+        bundled::load_shanghai(&store, &Silent).await.expect("city");
+        bundled::load_demo_directory(&store, &Silent)
+            .await
+            .expect("directory");
+        let store: Arc<dyn Store> = Arc::new(store);
+        let state = AppState::new(store, Arc::new(SystemClock), limits);
+        state.reload_index().await.expect("index");
+        // One real argon2 hash, shared, so log-in works for every test user.
+        let hash = auth::hash_password(PASSWORD).expect("hash");
+        let mut tokens = HashMap::new();
+        for (key, role, department, areas) in USERS {
+            let user = state
+                .store()
+                .create_user(
+                    NewUser::new(
+                        &format!("test-{key}"),
+                        &format!("测试{key}"),
+                        *role,
+                        department.map(|d| DepartmentId::parse(d).unwrap()),
+                        areas.iter().map(|a| AreaCode::parse(a).unwrap()).collect(),
+                        Some("13812341234"),
+                    )
+                    .unwrap(),
+                    hash.clone(),
+                )
+                .await
+                .expect("user");
+            let token = auth::issue_token(&state, &user, "test", None)
+                .await
+                .expect("token");
+            tokens.insert(*key, token);
+        }
+        TestApp {
+            router: app(state.clone()),
+            state,
+            tokens,
+            _directory: directory,
+        }
+    }
+
+    pub fn token(&self, key: &str) -> &str {
+        self.tokens
+            .get(key)
+            .unwrap_or_else(|| panic!("no test user {key}"))
+    }
+
+    /// Sends one request through the router; returns status and JSON body
+    /// (Null when the body is empty or not JSON).
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        user: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(user) = user {
+            request = request.header("authorization", format!("Bearer {}", self.token(user)));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn get(&self, uri: &str, user: Option<&str>) -> (StatusCode, Value) {
+        self.call("GET", uri, user, None).await
+    }
+}
+
+/// The codes of an area path in a JSON response.
+pub fn path_codes(path: &Value) -> Vec<String> {
+    path.as_array()
+        .expect("path is a list")
+        .iter()
+        .map(|step| step["code"].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -1,0 +1,310 @@
+//! The binary as an operator uses it: import, locate, sla due, config show,
+//! and the demo started and stopped with Ctrl-C (SIGINT).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn cityloop(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cityloop"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("CITYLOOP_DATABASE_URL")
+        .output()
+        .expect("run cityloop")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn import_city_then_locate_prints_the_area_path() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = cityloop(directory.path(), &["import", "city"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("6760 records"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    let output = cityloop(
+        directory.path(),
+        &["areas", "locate", "121.4350", "31.2470", "--json"],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let path: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        path,
+        serde_json::json!([
+            {"code": "310000", "name": "上海市", "level": "city"},
+            {"code": "310107", "name": "普陀区", "level": "district"}
+        ])
+    );
+
+    let gcj = cityloop_geo::wgs84_to_gcj02(cityloop_geo::LonLat::new(121.4350, 31.2470).unwrap());
+    let output = cityloop(
+        directory.path(),
+        &[
+            "areas",
+            "locate",
+            &gcj.lon.to_string(),
+            &gcj.lat.to_string(),
+            "--crs",
+            "gcj02",
+        ],
+    );
+    assert_eq!(
+        text(&output.stdout).trim(),
+        "上海市 310000 (city) › 普陀区 310107 (district)"
+    );
+
+    let output = cityloop(directory.path(), &["areas", "locate", "123", "31"]);
+    assert!(output.status.success());
+    assert!(text(&output.stdout).contains("no known area"));
+
+    let output = cityloop(directory.path(), &["areas", "locate", "121.4", "95"]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("lat"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn a_bad_import_file_names_its_line_exits_non_zero_and_changes_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    assert!(
+        cityloop(directory.path(), &["import", "city"])
+            .status
+            .success()
+    );
+    let file = directory.path().join("departments.csv");
+    std::fs::write(
+        &file,
+        "id,name,kind,areas,phone\n\
+         310107-cgzf,普陀区城管执法局,enforcement,310107,\n\
+         310107-lhsr,普陀区绿化市容局,gardening,310107,\n",
+    )
+    .unwrap();
+    let output = cityloop(
+        directory.path(),
+        &["import", "departments", file.to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("line 3") && stderr.contains("gardening"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+
+    // The first, valid row was not written: a responsibility naming it fails.
+    let rows = directory.path().join("duties.csv");
+    std::fs::write(
+        &rows,
+        "category,area_code,department,basis\n06010,310107,310107-cgzf,\n",
+    )
+    .unwrap();
+    let output = cityloop(
+        directory.path(),
+        &["import", "responsibilities", rows.to_str().unwrap()],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("line 2: department"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    // Fixed, the same file goes in.
+    std::fs::write(
+        &file,
+        "id,name,kind,areas,phone\n310107-cgzf,普陀区城管执法局,enforcement,310107,\n",
+    )
+    .unwrap();
+    let output = cityloop(
+        directory.path(),
+        &["import", "departments", file.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("1 inserted"));
+}
+
+#[test]
+fn sla_due_explains_a_deadline_on_the_working_calendar() {
+    let directory = tempfile::tempdir().unwrap();
+    let due = |limit: &str| {
+        let output = cityloop(
+            directory.path(),
+            &[
+                "sla",
+                "due",
+                "--start",
+                "2026-09-30T16:00:00+08:00",
+                "--limit",
+                limit,
+            ],
+        );
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout).trim().to_owned()
+    };
+    assert_eq!(due("5wd"), "2026-10-13T16:00:00+08:00");
+    assert_eq!(due("4wh"), "2026-10-08T11:00:00+08:00");
+    assert_eq!(due("2h"), "2026-09-30T18:00:00+08:00");
+    let output = cityloop(
+        directory.path(),
+        &[
+            "sla",
+            "due",
+            "--start",
+            "2026-12-30T16:00:00+08:00",
+            "--limit",
+            "5wd",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("2027"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = cityloop(
+        directory.path(),
+        &[
+            "sla",
+            "due",
+            "--start",
+            "2026-09-30T16:00:00+08:00",
+            "--limit",
+            "5 fortnights",
+        ],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("--limit"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn config_show_layers_flags_over_the_file_and_redacts_passwords() {
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("cityloop.toml");
+    std::fs::write(
+        &file,
+        "listen = \"0.0.0.0:9000\"\n[limits]\nrate_burst = 7\n",
+    )
+    .unwrap();
+    let output = cityloop(
+        directory.path(),
+        &[
+            "--config",
+            file.to_str().unwrap(),
+            "--database-url",
+            "postgres://city:s3cret@127.0.0.1:5432/test",
+            "config",
+            "show",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let shown = text(&output.stdout);
+    assert!(shown.contains("listen = \"0.0.0.0:9000\""), "{shown}");
+    assert!(shown.contains("rate_burst = 7"), "{shown}");
+    assert!(shown.contains("city:***@"), "{shown}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+
+    std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+    let output = cityloop(
+        directory.path(),
+        &["--config", file.to_str().unwrap(), "config", "show"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("lisen"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn the_demo_starts_serves_writes_credentials_and_stops_on_ctrl_c() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cityloop"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(directory.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("demo printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("cityloop listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let credentials: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(directory.path().join("demo-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    for role in [
+        "citizen",
+        "operator",
+        "handler",
+        "dept_lead",
+        "supervisor",
+        "auditor",
+        "admin",
+    ] {
+        assert!(
+            credentials[role]
+                .as_str()
+                .is_some_and(|t| t.starts_with("cl_")),
+            "{role}"
+        );
+        assert!(
+            credentials["logins"][role]["password"].is_string(),
+            "{role}"
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let health: serde_json::Value = client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(health["indexed_areas"], 17);
+        let me: serde_json::Value = client
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(credentials["operator"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["role"], "operator");
+        let landing = client.get(format!("{base}/")).send().await.unwrap();
+        assert!(landing.text().await.unwrap().contains("cityloop"));
+    });
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "the demo exits cleanly on Ctrl-C: {exit:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l == "cityloop stopped"), "{rest:?}");
+}
