@@ -52,26 +52,7 @@ pub async fn build_index(store: &dyn Store) -> Result<AreaIndex, StoreError> {
     Ok(AreaIndex::new(indexed))
 }
 
-/// The area path (city first) of the finest area containing `point` (WGS-84),
-/// down to the finest level that has boundaries; empty if none contains it.
-pub async fn locate_point(
-    store: &dyn Store,
-    index: &AreaIndex,
-    point: LonLat,
-) -> Result<Vec<Area>, StoreError> {
-    let hits = index.locate(point);
-    // Finest first; among equals the lowest code, so the answer is stable on
-    // a boundary shared by two areas.
-    let Some(finest) = hits
-        .iter()
-        .max_by(|a, b| a.rank.cmp(&b.rank).then(b.code.cmp(&a.code)))
-    else {
-        return Ok(Vec::new());
-    };
-    let code = AreaCode::parse(&finest.code)
-        .map_err(|error| StoreError::Backend(format!("indexed code: {error}")))?;
-    store.area_path(&code).await
-}
+pub use cityloop_cases::locate_point;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AreaDto {

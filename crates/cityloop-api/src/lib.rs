@@ -10,6 +10,7 @@
 
 pub mod areas;
 pub mod auth;
+pub mod cases;
 pub mod directory;
 pub mod ops;
 pub mod problem;
@@ -41,6 +42,9 @@ impl Clock for SystemClock {
     }
 }
 
+/// Case changes buffered for slow live listeners before they skip ahead.
+const CHANGES_CAPACITY: usize = 1024;
+
 /// Limits of the HTTP boundary (units last in the names).
 #[derive(Debug, Clone)]
 pub struct ApiLimits {
@@ -67,6 +71,9 @@ impl Default for ApiLimits {
 
 struct Shared {
     store: Arc<dyn Store>,
+    cases: Arc<cityloop_cases::CaseService>,
+    /// Ids of cases that changed, for live screens.
+    changes: tokio::sync::broadcast::Sender<i64>,
     index: RwLock<Arc<AreaIndex>>,
     clock: Arc<dyn Clock>,
     limits: ApiLimits,
@@ -80,10 +87,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, limits: ApiLimits) -> AppState {
+    pub fn new(
+        cases: Arc<cityloop_cases::CaseService>,
+        clock: Arc<dyn Clock>,
+        limits: ApiLimits,
+    ) -> AppState {
+        let (changes, _) = tokio::sync::broadcast::channel(CHANGES_CAPACITY);
         AppState {
             shared: Arc::new(Shared {
-                store,
+                store: cases.store_arc(),
+                cases,
+                changes,
                 index: RwLock::new(Arc::new(AreaIndex::new(Vec::new()))),
                 clock,
                 limits,
@@ -94,6 +108,20 @@ impl AppState {
 
     pub fn store(&self) -> &dyn Store {
         self.shared.store.as_ref()
+    }
+
+    pub fn cases(&self) -> &cityloop_cases::CaseService {
+        self.shared.cases.as_ref()
+    }
+
+    /// Tells live screens that a case changed (best effort: no listener, no
+    /// work).
+    pub fn publish_case_change(&self, case_id: i64) {
+        let _ = self.shared.changes.send(case_id);
+    }
+
+    pub fn subscribe_case_changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.shared.changes.subscribe()
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -184,6 +212,13 @@ impl UserDto {
         responsibility::put_responsibility,
         responsibility::delete_responsibility,
         responsibility::resolve,
+        cases::create_case,
+        cases::list_cases,
+        cases::get_case,
+        cases::act,
+        cases::get_rules,
+        cases::put_rules,
+        cases::sla_due,
     ),
     modifiers(&SecurityAddon),
     tags(
@@ -192,6 +227,7 @@ impl UserDto {
         (name = "areas", description = "The area tree, boundaries and point → area"),
         (name = "directory", description = "Departments, users and categories"),
         (name = "responsibility", description = "The responsibility list (权责清单)"),
+        (name = "cases", description = "The closed loop of a case (一网统管) and its SLA clocks"),
     )
 )]
 pub struct ApiDoc;
@@ -218,6 +254,7 @@ pub fn app(state: AppState) -> Router {
         .merge(areas::router())
         .merge(directory::router())
         .merge(responsibility::router())
+        .merge(cases::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))
@@ -266,4 +303,37 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Fires due SLA timers every `interval` until `shutdown`; each timer fires
+/// exactly once across every process sharing the store.
+pub async fn run_scheduler(
+    state: AppState,
+    worker: String,
+    interval: Duration,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    /// Timers claimed per round.
+    const TIMER_BATCH_MAX: u32 = 200;
+    let mut shutdown = shutdown;
+    loop {
+        loop {
+            match state
+                .cases()
+                .fire_due_timers(state.now(), &worker, TIMER_BATCH_MAX)
+                .await
+            {
+                Ok(fired) if fired == TIMER_BATCH_MAX as usize => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::error!(%error, "firing timers failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
 }

@@ -18,7 +18,7 @@ pub use area::{Area, AreaCode, AreaLevel};
 pub use category::{Category, CategoryCode, CategoryKind, GBT_47678_5};
 pub use department::{Department, DepartmentId, DepartmentKind};
 pub use responsibility::{CategorySelector, Responsibility, resolve_responsibility};
-pub use user::{NewUser, Role, Scope, User, UserId, mask_phone};
+pub use user::{NewUser, Role, Scope, User, UserId, mask_contact, mask_phone};
 
 /// A value that failed to parse. `field` names the input field, so every
 /// boundary can report it (RFC 7807 `field`, CLI line and column).

@@ -254,6 +254,29 @@ impl User {
             || (self.role == Role::Operator && self.covers_area_path(area_path))
     }
 
+    /// May see a case: admins and auditors all; operators and supervisors
+    /// within their areas; a department the cases dispatched to it; a
+    /// citizen their own reports.
+    pub fn can_see_case(
+        &self,
+        area_path: &[AreaCode],
+        units: &[DepartmentId],
+        reporter: Option<UserId>,
+    ) -> bool {
+        match self.scope() {
+            Scope::City => true,
+            Scope::Areas(_) => self.covers_area_path(area_path),
+            Scope::Department(department) => units.contains(&department),
+            Scope::Own => reporter == Some(self.id),
+        }
+    }
+
+    /// May see the contact a reporter left (name, phone) in full: the
+    /// reporter, the dispatchers who call back, and admins.
+    pub fn can_see_reporter_contact(&self, reporter: Option<UserId>) -> bool {
+        matches!(self.role, Role::Admin | Role::Operator) || reporter == Some(self.id)
+    }
+
     /// May see another user's personal data (phone) in full.
     pub fn can_see_personal_data_of(&self, other: &User) -> bool {
         self.role == Role::Admin || self.id == other.id
@@ -283,9 +306,34 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
+/// Masks free-text contact details word by word: numbers as phones
+/// (`139****5678`), other words down to their first character (`张**`).
+pub fn mask_contact(contact: &str) -> String {
+    contact
+        .split_whitespace()
+        .map(|word| {
+            let digits = word.chars().filter(char::is_ascii_digit).count();
+            if digits * 2 >= word.chars().count() {
+                mask_phone(word)
+            } else {
+                let mut chars = word.chars();
+                let first = chars.next().map(String::from).unwrap_or_default();
+                first + &"*".repeat(chars.count())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_contacts() {
+        assert_eq!(mask_contact("张先生 13912345678"), "张** 139****5678");
+        assert_eq!(mask_contact("Li 021-1234"), "L* *******34");
+    }
 
     fn user(role: Role, department: Option<&str>, areas: &[&str]) -> User {
         User {

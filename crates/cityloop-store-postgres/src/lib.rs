@@ -11,7 +11,11 @@
 //! backend exactly: batches check their references first to say *which*
 //! item is wrong, foreign keys are the backstop, keys compare and sort
 //! bytewise (`COLLATE "C"`), and name filters are literal substrings
-//! (`strpos`, not `LIKE`).
+//! (`strpos`, not `LIKE`). Unlike SQLite, several server processes may write
+//! at once: case appends are guarded by the version in the `UPDATE`'s
+//! `WHERE` (the row lock makes a racing append see the new version and
+//! change nothing), and timers are claimed with `FOR UPDATE SKIP LOCKED`,
+//! so concurrent claimers get disjoint sets without waiting on each other.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,8 +24,9 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    AreaQuery, AreaRecord, AreaShape, Backend, CategoryQuery, ResponsibilityQuery, Store,
-    StoreError, StoreResult, TokenRecord, WriteSummary, page_limit,
+    AreaQuery, AreaRecord, AreaShape, Backend, CaseEventRow, CaseQuery, CaseRow, CategoryQuery,
+    ResponsibilityQuery, Store, StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord,
+    WriteSummary, page_limit,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -31,7 +36,10 @@ use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 /// Migrations in order; the version is the position, starting at 1.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_city.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_city.sql"),
+    include_str!("../migrations/0002_cases.sql"),
+];
 
 /// Connections in the pool at most.
 const POOL_MAX_SIZE: usize = 16;
@@ -524,6 +532,324 @@ fn paged<'a>(values: &'a [String], limit: &'a i64, offset: &'a i64) -> Vec<Param
 
 fn texts(values: &[String]) -> Vec<Param<'_>> {
     values.iter().map(|v| v as Param<'_>).collect()
+}
+
+// --- cases -----------------------------------------------------------------
+
+/// A parameter of a query built at run time, owned.
+type OwnedParam = Box<dyn ToSql + Sync + Send>;
+
+fn params_of(values: &[OwnedParam]) -> Vec<Param<'_>> {
+    values.iter().map(|v| &**v as Param<'_>).collect()
+}
+
+/// `'/310000/310107/'`: every code followed by a slash, so "within an area"
+/// is a substring test that cannot match a longer code.
+fn path_text(path: &[AreaCode]) -> String {
+    let mut text = String::from("/");
+    for code in path {
+        text.push_str(code.as_str());
+        text.push('/');
+    }
+    text
+}
+
+fn to_u64(what: &str, value: i64) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|e| corrupt(what, e))
+}
+
+fn to_i64(field: &'static str, value: u64) -> StoreResult<i64> {
+    i64::try_from(value).map_err(|_| StoreError::Invalid {
+        index: 0,
+        field,
+        message: format!("{value} is out of range"),
+    })
+}
+
+/// A case with its units, sorted by department id.
+const CASE_COLUMNS: &str = "c.id, c.channel, c.category, c.urgency, c.status, c.open,
+     c.lead_department, c.area_path, c.lon, c.lat, c.address, c.description, c.reporter,
+     c.reporter_contact, c.parent, c.created_at, c.updated_at, c.version, c.due_at, c.warn_at,
+     c.near_boundary, c.routed_department,
+     ARRAY(SELECT u.department_id FROM case_units u
+           WHERE u.case_id = c.id ORDER BY u.department_id)";
+
+fn to_case(row: &Row) -> StoreResult<CaseRow> {
+    let lead: Option<String> = column(row, 6)?;
+    let path: String = column(row, 7)?;
+    let routed: Option<String> = column(row, 21)?;
+    let units: Vec<String> = column(row, 22)?;
+    let version: i64 = column(row, 17)?;
+    Ok(CaseRow {
+        id: column(row, 0)?,
+        channel: column(row, 1)?,
+        category: column(row, 2)?,
+        urgency: column(row, 3)?,
+        status: column(row, 4)?,
+        open: column(row, 5)?,
+        lead_department: lead
+            .map(|d| DepartmentId::parse(&d))
+            .transpose()
+            .map_err(|e| corrupt("case lead", e))?,
+        units: units
+            .iter()
+            .map(|d| DepartmentId::parse(d).map_err(|e| corrupt("case unit", e)))
+            .collect::<StoreResult<Vec<_>>>()?,
+        area_path: path
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
+            .collect::<StoreResult<Vec<_>>>()?,
+        lon: column(row, 8)?,
+        lat: column(row, 9)?,
+        address: column(row, 10)?,
+        description: column(row, 11)?,
+        reporter: column::<Option<i64>>(row, 12)?.map(UserId),
+        reporter_contact: column(row, 13)?,
+        parent: column(row, 14)?,
+        created_at: column(row, 15)?,
+        updated_at: column(row, 16)?,
+        version: to_u64("case version", version)?,
+        due_at: column(row, 18)?,
+        warn_at: column(row, 19)?,
+        near_boundary: column(row, 20)?,
+        routed_department: routed
+            .map(|d| DepartmentId::parse(&d))
+            .transpose()
+            .map_err(|e| corrupt("case routed department", e))?,
+    })
+}
+
+const EVENT_COLUMNS: &str =
+    "case_id, seq, at, kind, actor_user, actor_role, actor_department, payload";
+
+fn to_event(row: &Row) -> StoreResult<CaseEventRow> {
+    let seq: i64 = column(row, 1)?;
+    Ok(CaseEventRow {
+        case_id: column(row, 0)?,
+        seq: to_u64("event seq", seq)?,
+        at: column(row, 2)?,
+        kind: column(row, 3)?,
+        actor_user: column::<Option<i64>>(row, 4)?.map(UserId),
+        actor_role: column(row, 5)?,
+        actor_department: column(row, 6)?,
+        payload: column(row, 7)?,
+    })
+}
+
+const TIMER_COLUMNS: &str = "id, case_id, stage, kind, due_at";
+
+fn to_timer(row: &Row) -> StoreResult<TimerRow> {
+    Ok(TimerRow {
+        id: column(row, 0)?,
+        case_id: column(row, 1)?,
+        stage: column(row, 2)?,
+        kind: column(row, 3)?,
+        due_at: column(row, 4)?,
+    })
+}
+
+/// The values of a case's summary columns, `$1..$22` in [`CASE_INSERT`] and
+/// [`CASE_UPDATE`] order.
+fn case_values(case: &CaseRow) -> StoreResult<Vec<OwnedParam>> {
+    Ok(vec![
+        Box::new(case.id),
+        Box::new(case.channel.clone()),
+        Box::new(case.category.clone()),
+        Box::new(case.urgency.clone()),
+        Box::new(case.status.clone()),
+        Box::new(case.open),
+        Box::new(case.lead_department.as_ref().map(|d| d.as_str().to_owned())),
+        Box::new(path_text(&case.area_path)),
+        Box::new(case.lon),
+        Box::new(case.lat),
+        Box::new(case.address.clone()),
+        Box::new(case.description.clone()),
+        Box::new(case.reporter.map(|u| u.0)),
+        Box::new(case.reporter_contact.clone()),
+        Box::new(case.parent),
+        Box::new(case.created_at),
+        Box::new(case.updated_at),
+        Box::new(to_i64("version", case.version)?),
+        Box::new(case.due_at),
+        Box::new(case.warn_at),
+        Box::new(case.near_boundary),
+        Box::new(
+            case.routed_department
+                .as_ref()
+                .map(|d| d.as_str().to_owned()),
+        ),
+    ])
+}
+
+const CASE_INSERT: &str = "INSERT INTO cases (id, channel, category, urgency, status, open,
+    lead_department, area_path, lon, lat, address, description, reporter, reporter_contact,
+    parent, created_at, updated_at, version, due_at, warn_at, near_boundary, routed_department)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+    $19, $20, $21, $22)";
+
+const CASE_UPDATE: &str = "UPDATE cases SET channel = $2, category = $3, urgency = $4,
+    status = $5, open = $6, lead_department = $7, area_path = $8, lon = $9, lat = $10,
+    address = $11, description = $12, reporter = $13, reporter_contact = $14, parent = $15,
+    created_at = $16, updated_at = $17, version = $18, due_at = $19, warn_at = $20,
+    near_boundary = $21, routed_department = $22
+    WHERE id = $1 AND version = $23";
+
+async fn write_case_units(transaction: &Transaction<'_>, case: &CaseRow) -> StoreResult<()> {
+    execute(
+        transaction,
+        "DELETE FROM case_units WHERE case_id = $1",
+        &[&case.id],
+    )
+    .await?;
+    for unit in &case.units {
+        execute(
+            transaction,
+            "INSERT INTO case_units (case_id, department_id) VALUES ($1, $2)",
+            &[&case.id, &unit.as_str()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Appends events; a sequence number already taken is a `Conflict`, since
+/// history is never rewritten.
+async fn write_events(transaction: &Transaction<'_>, events: &[CaseEventRow]) -> StoreResult<()> {
+    let statement = transaction
+        .prepare_cached(
+            "INSERT INTO case_events (case_id, seq, at, kind, actor_user, actor_role,
+                 actor_department, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .await
+        .map_err(backend_error)?;
+    for event in events {
+        let seq = to_i64("seq", event.seq)?;
+        transaction
+            .execute(
+                &statement,
+                &[
+                    &event.case_id,
+                    &seq,
+                    &event.at,
+                    &event.kind,
+                    &event.actor_user.map(|u| u.0),
+                    &event.actor_role,
+                    &event.actor_department,
+                    &event.payload,
+                ],
+            )
+            .await
+            .map_err(|error| {
+                if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                    StoreError::Conflict {
+                        what: format!("event {} of case {}", event.seq, event.case_id),
+                    }
+                } else {
+                    backend_error(error)
+                }
+            })?;
+    }
+    Ok(())
+}
+
+/// Replaces the case's unfired timers; fired ones stay as a record.
+async fn write_timers(
+    transaction: &Transaction<'_>,
+    case_id: i64,
+    timers: &[TimerSpec],
+) -> StoreResult<()> {
+    execute(
+        transaction,
+        "DELETE FROM timers WHERE case_id = $1 AND fired_at IS NULL",
+        &[&case_id],
+    )
+    .await?;
+    for timer in timers {
+        execute(
+            transaction,
+            "INSERT INTO timers (case_id, stage, kind, due_at) VALUES ($1, $2, $3, $4)",
+            &[&case_id, &timer.stage, &timer.kind, &timer.due_at],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The WHERE clause of a case query (table alias `c`) and its parameters
+/// `$1..`.
+fn case_where(query: &CaseQuery) -> (String, Vec<OwnedParam>) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut values: Vec<OwnedParam> = Vec::new();
+    let mut push = |clause: &str, value: OwnedParam, values: &mut Vec<OwnedParam>| {
+        values.push(value);
+        clauses.push(clause.replace('?', &format!("${}", values.len())));
+    };
+    if !query.statuses.is_empty() {
+        push(
+            "c.status = ANY(?::TEXT[])",
+            Box::new(query.statuses.clone()),
+            &mut values,
+        );
+    }
+    if query.open_only {
+        push("c.open = ?", Box::new(true), &mut values);
+    }
+    if let Some(unit) = &query.unit {
+        push(
+            "c.id IN (SELECT case_id FROM case_units WHERE department_id = ?::TEXT)",
+            Box::new(unit.as_str().to_owned()),
+            &mut values,
+        );
+    }
+    if let Some(lead) = &query.lead {
+        push(
+            "c.lead_department = ?::TEXT",
+            Box::new(lead.as_str().to_owned()),
+            &mut values,
+        );
+    }
+    if !query.within.is_empty() {
+        let codes: Vec<String> = query.within.iter().map(|a| a.as_str().to_owned()).collect();
+        push(
+            "EXISTS (SELECT 1 FROM unnest(?::TEXT[]) AS w (code)
+                     WHERE strpos(c.area_path, '/' || w.code || '/') > 0)",
+            Box::new(codes),
+            &mut values,
+        );
+    }
+    if !query.categories.is_empty() {
+        push(
+            "c.category = ANY(?::TEXT[])",
+            Box::new(query.categories.clone()),
+            &mut values,
+        );
+    }
+    if let Some(reporter) = query.reporter {
+        push("c.reporter = ?::BIGINT", Box::new(reporter.0), &mut values);
+    }
+    if let Some(from) = query.created_from {
+        push(
+            "c.created_at >= ?::TIMESTAMPTZ",
+            Box::new(from),
+            &mut values,
+        );
+    }
+    if let Some(to) = query.created_to {
+        push("c.created_at < ?::TIMESTAMPTZ", Box::new(to), &mut values);
+    }
+    if let Some([min_lon, min_lat, max_lon, max_lat]) = query.bbox {
+        push("c.lon >= ?::FLOAT8", Box::new(min_lon), &mut values);
+        push("c.lon <= ?::FLOAT8", Box::new(max_lon), &mut values);
+        push("c.lat >= ?::FLOAT8", Box::new(min_lat), &mut values);
+        push("c.lat <= ?::FLOAT8", Box::new(max_lat), &mut values);
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, values)
 }
 
 #[async_trait]
@@ -1231,6 +1557,233 @@ impl Store for PostgresStore {
         .await?;
         commit(transaction).await?;
         Ok(revoked)
+    }
+
+    async fn allocate_case_id(&self) -> StoreResult<i64> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let row = query_one(&transaction, "SELECT nextval('case_ids')", &[]).await?;
+        commit(transaction).await?;
+        column(&row, 0)
+    }
+
+    async fn insert_case(
+        &self,
+        case: CaseRow,
+        events: Vec<CaseEventRow>,
+        timers: Vec<TimerSpec>,
+    ) -> StoreResult<()> {
+        let values = case_values(&case)?;
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let conflict = || StoreError::Conflict {
+            what: format!("case {}", case.id),
+        };
+        if query_opt(
+            &transaction,
+            "SELECT 1 FROM cases WHERE id = $1",
+            &[&case.id],
+        )
+        .await?
+        .is_some()
+        {
+            return Err(conflict());
+        }
+        let statement = transaction
+            .prepare_cached(CASE_INSERT)
+            .await
+            .map_err(backend_error)?;
+        transaction
+            .execute(&statement, &params_of(&values))
+            .await
+            .map_err(|error| {
+                // Another session inserted the same id since our check.
+                if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                    conflict()
+                } else {
+                    backend_error(error)
+                }
+            })?;
+        write_case_units(&transaction, &case).await?;
+        write_events(&transaction, &events).await?;
+        write_timers(&transaction, case.id, &timers).await?;
+        commit(transaction).await
+    }
+
+    async fn append_case_events(
+        &self,
+        case: CaseRow,
+        expected_version: u64,
+        events: Vec<CaseEventRow>,
+        timers: Vec<TimerSpec>,
+        fired_timer: Option<i64>,
+    ) -> StoreResult<()> {
+        let mut values = case_values(&case)?;
+        values.push(Box::new(to_i64("expected_version", expected_version)?));
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        // A concurrent append holds the row lock; once it commits, the
+        // version no longer matches and this one changes nothing.
+        let changed = execute(&transaction, CASE_UPDATE, &params_of(&values)).await?;
+        if changed == 0 {
+            return Err(StoreError::Conflict {
+                what: format!("a newer version of case {}", case.id),
+            });
+        }
+        if let Some(timer) = fired_timer {
+            let fired = execute(
+                &transaction,
+                "UPDATE timers SET fired_at = $3
+                 WHERE id = $1 AND case_id = $2 AND fired_at IS NULL",
+                &[&timer, &case.id, &case.updated_at],
+            )
+            .await?;
+            if fired == 0 {
+                return Err(StoreError::Conflict {
+                    what: format!("firing of timer {timer}"),
+                });
+            }
+        }
+        write_case_units(&transaction, &case).await?;
+        write_events(&transaction, &events).await?;
+        write_timers(&transaction, case.id, &timers).await?;
+        commit(transaction).await
+    }
+
+    async fn case(&self, id: i64) -> StoreResult<Option<CaseRow>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!("SELECT {CASE_COLUMNS} FROM cases c WHERE c.id = $1"),
+            &[&id],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.as_ref().map(to_case).transpose()
+    }
+
+    async fn case_events(&self, id: i64) -> StoreResult<Vec<CaseEventRow>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            &format!("SELECT {EVENT_COLUMNS} FROM case_events WHERE case_id = $1 ORDER BY seq"),
+            &[&id],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_event).collect()
+    }
+
+    async fn cases(&self, query: &CaseQuery) -> StoreResult<Vec<CaseRow>> {
+        let (filter, mut values) = case_where(query);
+        values.push(Box::new(i64::from(page_limit(query.limit))));
+        values.push(Box::new(i64::from(query.offset)));
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases c {filter}
+             ORDER BY c.created_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
+            values.len() - 1,
+            values.len()
+        );
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = self::query(&transaction, &sql, &params_of(&values)).await?;
+        commit(transaction).await?;
+        rows.iter().map(to_case).collect()
+    }
+
+    async fn count_cases(&self, query: &CaseQuery) -> StoreResult<u64> {
+        let (filter, values) = case_where(query);
+        let sql = format!("SELECT count(*) FROM cases c {filter}");
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_one(&transaction, &sql, &params_of(&values)).await?;
+        commit(transaction).await?;
+        count(&row)
+    }
+
+    async fn events_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseEventRow>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM case_events
+                 WHERE at >= $1 AND at < $2 ORDER BY at, case_id, seq"
+            ),
+            &[&from, &to],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_event).collect()
+    }
+
+    async fn claim_due_timers(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        worker: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<TimerRow>> {
+        let limit = i64::from(limit);
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        // SKIP LOCKED: rows another process is claiming right now are
+        // passed over, not waited for, so concurrent claimers get disjoint
+        // sets; a row claimed and committed meanwhile is re-checked against
+        // the lease condition (READ COMMITTED) and dropped.
+        let rows = query(
+            &transaction,
+            &format!(
+                "UPDATE timers SET claimed_by = $3, claimed_until = $4
+                 WHERE id IN (SELECT id FROM timers
+                              WHERE fired_at IS NULL AND due_at <= $1
+                                AND (claimed_until IS NULL OR claimed_until < $1)
+                              ORDER BY due_at, id LIMIT $2
+                              FOR UPDATE SKIP LOCKED)
+                 RETURNING {TIMER_COLUMNS}"
+            ),
+            &[&now, &limit, &worker, &lease_until],
+        )
+        .await?;
+        commit(transaction).await?;
+        let mut timers = rows.iter().map(to_timer).collect::<StoreResult<Vec<_>>>()?;
+        timers.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.id.cmp(&b.id)));
+        Ok(timers)
+    }
+
+    async fn case_timers(&self, case_id: i64) -> StoreResult<Vec<TimerRow>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {TIMER_COLUMNS} FROM timers
+                 WHERE case_id = $1 AND fired_at IS NULL ORDER BY due_at, id"
+            ),
+            &[&case_id],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_timer).collect()
+    }
+
+    async fn fired_timer_count(&self) -> StoreResult<u64> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_one(
+            &transaction,
+            "SELECT count(*) FROM timers WHERE fired_at IS NOT NULL",
+            &[],
+        )
+        .await?;
+        commit(transaction).await?;
+        count(&row)
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {

@@ -11,8 +11,11 @@
 //! `cl_test_` schemas stamped more than an hour ago, so leftovers never pile
 //! up and a concurrently running suite is never disturbed.
 
-use cityloop_store::Store;
+use chrono::{DateTime, TimeZone, Utc};
+use cityloop_domain::AreaCode;
+use cityloop_store::{CaseEventRow, CaseRow, Store, TimerSpec};
 use cityloop_store_postgres::PostgresStore;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio_postgres::NoTls;
@@ -144,10 +147,149 @@ async fn concurrent_migrations_apply_each_version_once() {
     let (a, b) = tokio::join!(first.migrate(), second.migrate());
     let mut applied = a.unwrap();
     applied.extend(b.unwrap());
+    applied.sort_unstable();
     assert_eq!(
         applied,
-        [1],
+        [1, 2],
         "each migration applied by exactly one process"
     );
-    assert_eq!(second.schema_version().await.unwrap(), 1);
+    assert_eq!(second.schema_version().await.unwrap(), 2);
+}
+
+/// A case with one timer due at `due`.
+fn case_with_timer(id: i64, due: DateTime<Utc>) -> (CaseRow, Vec<CaseEventRow>, Vec<TimerSpec>) {
+    let at = due - chrono::Duration::hours(2);
+    let case = CaseRow {
+        id,
+        channel: "citizen_web".into(),
+        category: "06010".into(),
+        urgency: "normal".into(),
+        status: "reported".into(),
+        open: true,
+        lead_department: None,
+        units: Vec::new(),
+        area_path: vec![AreaCode::parse("310000").unwrap()],
+        lon: None,
+        lat: None,
+        address: None,
+        description: format!("case {id}"),
+        reporter: None,
+        reporter_contact: None,
+        parent: None,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+        due_at: Some(due),
+        warn_at: None,
+        near_boundary: false,
+        routed_department: None,
+    };
+    let event = CaseEventRow {
+        case_id: id,
+        seq: 1,
+        at,
+        kind: "created".into(),
+        actor_user: None,
+        actor_role: None,
+        actor_department: None,
+        payload: "{}".into(),
+    };
+    let timer = TimerSpec {
+        stage: "acceptance".into(),
+        kind: "breach".into(),
+        due_at: due,
+    };
+    (case, vec![event], vec![timer])
+}
+
+/// Two server processes (two pools on one schema) claiming at once never
+/// get the same timer, and together they get every due one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claimers_get_disjoint_timers() {
+    const CASES: usize = 200;
+    const BATCH: u32 = 7;
+    let Some(first) = fresh_postgres_store().await else {
+        return;
+    };
+    first.migrate().await.unwrap();
+    let schema = first
+        .schema()
+        .expect("a test store has a schema")
+        .to_owned();
+    let second = PostgresStore::connect_in_schema(&test_url(), &schema)
+        .await
+        .expect("second store in the same schema");
+
+    let due = Utc.with_ymd_and_hms(2026, 11, 30, 3, 0, 0).unwrap();
+    let mut all_timers = BTreeSet::new();
+    for _ in 0..CASES {
+        let id = first.allocate_case_id().await.unwrap();
+        let (case, events, timers) = case_with_timer(id, due);
+        first.insert_case(case, events, timers).await.unwrap();
+        let stored = first.case_timers(id).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        all_timers.insert(stored[0].id);
+    }
+    assert_eq!(all_timers.len(), CASES);
+
+    // `now` stays fixed, so no lease ever lapses during the test.
+    let now = due + chrono::Duration::minutes(1);
+    let lease = now + chrono::Duration::hours(1);
+    let mut claimed_by: BTreeMap<i64, &str> = BTreeMap::new();
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        assert!(rounds <= CASES, "claiming does not terminate");
+        let (a, b) = tokio::join!(
+            first.claim_due_timers(now, lease, "process-1", BATCH),
+            second.claim_due_timers(now, lease, "process-2", BATCH),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        if a.is_empty() && b.is_empty() {
+            break;
+        }
+        for (worker, batch) in [("process-1", a), ("process-2", b)] {
+            assert!(batch.len() <= BATCH as usize);
+            for timer in batch {
+                assert_eq!(timer.due_at, due);
+                if let Some(earlier) = claimed_by.insert(timer.id, worker) {
+                    panic!(
+                        "timer {} claimed by {earlier} and again by {worker}",
+                        timer.id
+                    );
+                }
+            }
+        }
+    }
+    let claimed: BTreeSet<i64> = claimed_by.keys().copied().collect();
+    assert_eq!(
+        claimed, all_timers,
+        "every due timer is claimed exactly once"
+    );
+    for worker in ["process-1", "process-2"] {
+        assert!(
+            claimed_by.values().any(|w| *w == worker),
+            "{worker} claimed nothing"
+        );
+    }
+
+    // The database agrees on who holds each lease.
+    let admin = admin_client(&test_url()).await.expect("admin connection");
+    let rows = admin
+        .query(
+            &format!("SELECT id, claimed_by FROM \"{schema}\".timers"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), CASES);
+    for row in rows {
+        let id: i64 = row.get(0);
+        let worker: Option<String> = row.get(1);
+        assert_eq!(
+            worker.as_deref(),
+            claimed_by.get(&id).copied(),
+            "timer {id}"
+        );
+    }
 }

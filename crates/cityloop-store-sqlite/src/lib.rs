@@ -15,15 +15,19 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    AreaQuery, AreaRecord, AreaShape, Backend, CategoryQuery, ResponsibilityQuery, Store,
-    StoreError, StoreResult, TokenRecord, WriteSummary, page_limit,
+    AreaQuery, AreaRecord, AreaShape, Backend, CaseEventRow, CaseQuery, CaseRow, CategoryQuery,
+    ResponsibilityQuery, Store, StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord,
+    WriteSummary, page_limit,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Migrations in order; the version is the position, starting at 1.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_city.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_city.sql"),
+    include_str!("../migrations/0002_cases.sql"),
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -325,6 +329,369 @@ fn build_user(connection: &Connection, row: UserRow) -> StoreResult<User> {
         phone,
     })
 }
+
+// --- cases -----------------------------------------------------------------
+
+fn parse_time(what: &str, text: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt(what, e))
+}
+
+fn path_text(path: &[AreaCode]) -> String {
+    let mut text = String::from("/");
+    for code in path {
+        text.push_str(code.as_str());
+        text.push('/');
+    }
+    text
+}
+
+const CASE_COLUMNS: &str =
+    "id, channel, category, urgency, status, open, lead_department, area_path,
+    lon, lat, address, description, reporter, reporter_contact, parent, created_at, updated_at,
+    version, due_at, warn_at, near_boundary, routed_department";
+
+fn case_from_row(connection: &Connection, row: &rusqlite::Row<'_>) -> StoreResult<CaseRow> {
+    let get = |e: rusqlite::Error| backend_error(e);
+    let id: i64 = row.get(0).map_err(get)?;
+    let lead: Option<String> = row.get(6).map_err(get)?;
+    let path: String = row.get(7).map_err(get)?;
+    let area_path = path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT department_id FROM case_units WHERE case_id = ?1 ORDER BY department_id",
+        )
+        .map_err(backend_error)?;
+    let units = statement
+        .query_map([id], |r| r.get::<_, String>(0))
+        .map_err(backend_error)?
+        .map(|d| {
+            d.map_err(backend_error)
+                .and_then(|d| DepartmentId::parse(&d).map_err(|e| corrupt("case unit", e)))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let optional_time = |index: usize, what: &str| -> StoreResult<Option<DateTime<Utc>>> {
+        let text: Option<String> = row.get(index).map_err(backend_error)?;
+        text.map(|t| parse_time(what, &t)).transpose()
+    };
+    Ok(CaseRow {
+        id,
+        channel: row.get(1).map_err(get)?,
+        category: row.get(2).map_err(get)?,
+        urgency: row.get(3).map_err(get)?,
+        status: row.get(4).map_err(get)?,
+        open: row.get(5).map_err(get)?,
+        lead_department: lead
+            .map(|d| DepartmentId::parse(&d))
+            .transpose()
+            .map_err(|e| corrupt("case lead", e))?,
+        units,
+        area_path,
+        lon: row.get(8).map_err(get)?,
+        lat: row.get(9).map_err(get)?,
+        address: row.get(10).map_err(get)?,
+        description: row.get(11).map_err(get)?,
+        reporter: row.get::<_, Option<i64>>(12).map_err(get)?.map(UserId),
+        reporter_contact: row.get(13).map_err(get)?,
+        parent: row.get(14).map_err(get)?,
+        created_at: parse_time("case created_at", &row.get::<_, String>(15).map_err(get)?)?,
+        updated_at: parse_time("case updated_at", &row.get::<_, String>(16).map_err(get)?)?,
+        version: row.get::<_, i64>(17).map_err(get)? as u64,
+        due_at: optional_time(18, "case due_at")?,
+        warn_at: optional_time(19, "case warn_at")?,
+        near_boundary: row.get(20).map_err(get)?,
+        routed_department: row
+            .get::<_, Option<String>>(21)
+            .map_err(get)?
+            .map(|d| DepartmentId::parse(&d))
+            .transpose()
+            .map_err(|e| corrupt("case routed department", e))?,
+    })
+}
+
+fn write_case_units(transaction: &Connection, case: &CaseRow) -> StoreResult<()> {
+    transaction
+        .execute("DELETE FROM case_units WHERE case_id = ?1", [case.id])
+        .map_err(backend_error)?;
+    for unit in &case.units {
+        transaction
+            .execute(
+                "INSERT INTO case_units (case_id, department_id) VALUES (?1, ?2)",
+                params![case.id, unit.as_str()],
+            )
+            .map_err(backend_error)?;
+    }
+    Ok(())
+}
+
+fn write_events(transaction: &Connection, events: &[CaseEventRow]) -> StoreResult<()> {
+    let mut statement = transaction
+        .prepare_cached(
+            "INSERT INTO case_events (case_id, seq, at, kind, actor_user, actor_role,
+                 actor_department, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(backend_error)?;
+    for event in events {
+        statement
+            .execute(params![
+                event.case_id,
+                event.seq as i64,
+                timestamp(event.at),
+                event.kind,
+                event.actor_user.map(|u| u.0),
+                event.actor_role,
+                event.actor_department,
+                event.payload
+            ])
+            .map_err(|error| match error {
+                rusqlite::Error::SqliteFailure(failure, _)
+                    if failure.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Conflict {
+                        what: format!("event {} of case {}", event.seq, event.case_id),
+                    }
+                }
+                other => backend_error(other),
+            })?;
+    }
+    Ok(())
+}
+
+fn write_timers(transaction: &Connection, case_id: i64, timers: &[TimerSpec]) -> StoreResult<()> {
+    transaction
+        .execute(
+            "DELETE FROM timers WHERE case_id = ?1 AND fired_at IS NULL",
+            [case_id],
+        )
+        .map_err(backend_error)?;
+    let mut statement = transaction
+        .prepare_cached("INSERT INTO timers (case_id, stage, kind, due_at) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(backend_error)?;
+    for timer in timers {
+        statement
+            .execute(params![
+                case_id,
+                timer.stage,
+                timer.kind,
+                timestamp(timer.due_at)
+            ])
+            .map_err(backend_error)?;
+    }
+    Ok(())
+}
+
+fn case_where(query: &CaseQuery) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut clauses = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let push = |clause: String, value: Value, values: &mut Vec<Value>| {
+        values.push(value);
+        clause.replace('?', &format!("?{}", values.len()))
+    };
+    if !query.statuses.is_empty() {
+        let parts: Vec<String> = query
+            .statuses
+            .iter()
+            .map(|s| push("?".into(), Value::Text(s.clone()), &mut values))
+            .collect();
+        clauses.push(format!("status IN ({})", parts.join(", ")));
+    }
+    if query.open_only {
+        clauses.push("open = 1".into());
+    }
+    if let Some(unit) = &query.unit {
+        clauses.push(push(
+            "id IN (SELECT case_id FROM case_units WHERE department_id = ?)".into(),
+            Value::Text(unit.as_str().into()),
+            &mut values,
+        ));
+    }
+    if let Some(lead) = &query.lead {
+        clauses.push(push(
+            "lead_department = ?".into(),
+            Value::Text(lead.as_str().into()),
+            &mut values,
+        ));
+    }
+    if !query.within.is_empty() {
+        let parts: Vec<String> = query
+            .within
+            .iter()
+            .map(|a| {
+                push(
+                    "instr(area_path, ?) > 0".into(),
+                    Value::Text(format!("/{}/", a.as_str())),
+                    &mut values,
+                )
+            })
+            .collect();
+        clauses.push(format!("({})", parts.join(" OR ")));
+    }
+    if !query.categories.is_empty() {
+        let parts: Vec<String> = query
+            .categories
+            .iter()
+            .map(|c| push("?".into(), Value::Text(c.clone()), &mut values))
+            .collect();
+        clauses.push(format!("category IN ({})", parts.join(", ")));
+    }
+    if let Some(reporter) = query.reporter {
+        clauses.push(push(
+            "reporter = ?".into(),
+            Value::Integer(reporter.0),
+            &mut values,
+        ));
+    }
+    if let Some(from) = query.created_from {
+        clauses.push(push(
+            "created_at >= ?".into(),
+            Value::Text(timestamp(from)),
+            &mut values,
+        ));
+    }
+    if let Some(to) = query.created_to {
+        clauses.push(push(
+            "created_at < ?".into(),
+            Value::Text(timestamp(to)),
+            &mut values,
+        ));
+    }
+    if let Some([min_lon, min_lat, max_lon, max_lat]) = query.bbox {
+        clauses.push(push("lon >= ?".into(), Value::Real(min_lon), &mut values));
+        clauses.push(push("lon <= ?".into(), Value::Real(max_lon), &mut values));
+        clauses.push(push("lat >= ?".into(), Value::Real(min_lat), &mut values));
+        clauses.push(push("lat <= ?".into(), Value::Real(max_lat), &mut values));
+    }
+    let sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    (sql, values)
+}
+
+fn event_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(
+    i64,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    String,
+)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+type EventTuple = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
+fn to_event(
+    (case_id, seq, at, kind, actor_user, actor_role, actor_department, payload): EventTuple,
+) -> StoreResult<CaseEventRow> {
+    Ok(CaseEventRow {
+        case_id,
+        seq: seq as u64,
+        at: parse_time("event at", &at)?,
+        kind,
+        actor_user: actor_user.map(UserId),
+        actor_role,
+        actor_department,
+        payload,
+    })
+}
+
+fn timer_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64, String, String, String)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn to_timer(
+    (id, case_id, stage, kind, due_at): (i64, i64, String, String, String),
+) -> StoreResult<TimerRow> {
+    Ok(TimerRow {
+        id,
+        case_id,
+        stage,
+        kind,
+        due_at: parse_time("timer due_at", &due_at)?,
+    })
+}
+
+fn case_values(case: &CaseRow) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    let text = |t: &str| Value::Text(t.to_owned());
+    let optional_text = |t: Option<&str>| t.map_or(Value::Null, |t| Value::Text(t.to_owned()));
+    let optional_real = |r: Option<f64>| r.map_or(Value::Null, Value::Real);
+    vec![
+        Value::Integer(case.id),
+        text(&case.channel),
+        text(&case.category),
+        text(&case.urgency),
+        text(&case.status),
+        Value::Integer(case.open.into()),
+        optional_text(case.lead_department.as_ref().map(DepartmentId::as_str)),
+        Value::Text(path_text(&case.area_path)),
+        optional_real(case.lon),
+        optional_real(case.lat),
+        optional_text(case.address.as_deref()),
+        text(&case.description),
+        case.reporter.map_or(Value::Null, |u| Value::Integer(u.0)),
+        optional_text(case.reporter_contact.as_deref()),
+        case.parent.map_or(Value::Null, Value::Integer),
+        Value::Text(timestamp(case.created_at)),
+        Value::Text(timestamp(case.updated_at)),
+        Value::Integer(case.version as i64),
+        case.due_at
+            .map_or(Value::Null, |t| Value::Text(timestamp(t))),
+        case.warn_at
+            .map_or(Value::Null, |t| Value::Text(timestamp(t))),
+        Value::Integer(case.near_boundary.into()),
+        optional_text(case.routed_department.as_ref().map(DepartmentId::as_str)),
+    ]
+}
+
+const CASE_INSERT: &str = "INSERT INTO cases (id, channel, category, urgency, status, open,
+    lead_department, area_path, lon, lat, address, description, reporter, reporter_contact,
+    parent, created_at, updated_at, version, due_at, warn_at, near_boundary, routed_department)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+    ?19, ?20, ?21, ?22)";
+
+const CASE_UPDATE: &str = "UPDATE cases SET channel = ?2, category = ?3, urgency = ?4,
+    status = ?5, open = ?6, lead_department = ?7, area_path = ?8, lon = ?9, lat = ?10,
+    address = ?11, description = ?12, reporter = ?13, reporter_contact = ?14, parent = ?15,
+    created_at = ?16, updated_at = ?17, version = ?18, due_at = ?19, warn_at = ?20,
+    near_boundary = ?21, routed_department = ?22
+    WHERE id = ?1 AND version = ?23";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -1031,6 +1398,233 @@ impl Store for SqliteStore {
                     params![user.0, timestamp(Utc::now())],
                 )
                 .map(|n| n as u64)
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn allocate_case_id(&self) -> StoreResult<i64> {
+        self.write(|transaction| {
+            transaction
+                .execute("INSERT INTO case_ids DEFAULT VALUES", [])
+                .map_err(backend_error)?;
+            Ok(transaction.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn insert_case(
+        &self,
+        case: CaseRow,
+        events: Vec<CaseEventRow>,
+        timers: Vec<TimerSpec>,
+    ) -> StoreResult<()> {
+        self.write(move |transaction| {
+            if exists(
+                transaction,
+                "SELECT 1 FROM cases WHERE id = ?1",
+                &case.id.to_string(),
+            )? {
+                return Err(StoreError::Conflict {
+                    what: format!("case {}", case.id),
+                });
+            }
+            transaction
+                .execute(CASE_INSERT, params_from_iter(case_values(&case)))
+                .map_err(backend_error)?;
+            write_case_units(transaction, &case)?;
+            write_events(transaction, &events)?;
+            write_timers(transaction, case.id, &timers)
+        })
+        .await
+    }
+
+    async fn append_case_events(
+        &self,
+        case: CaseRow,
+        expected_version: u64,
+        events: Vec<CaseEventRow>,
+        timers: Vec<TimerSpec>,
+        fired_timer: Option<i64>,
+    ) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let mut values = case_values(&case);
+            values.push(rusqlite::types::Value::Integer(expected_version as i64));
+            let changed = transaction
+                .execute(CASE_UPDATE, params_from_iter(values))
+                .map_err(backend_error)?;
+            if changed == 0 {
+                return Err(StoreError::Conflict {
+                    what: format!("a newer version of case {}", case.id),
+                });
+            }
+            if let Some(timer) = fired_timer {
+                let fired = transaction
+                    .execute(
+                        "UPDATE timers SET fired_at = ?3
+                         WHERE id = ?1 AND case_id = ?2 AND fired_at IS NULL",
+                        params![timer, case.id, timestamp(case.updated_at)],
+                    )
+                    .map_err(backend_error)?;
+                if fired == 0 {
+                    return Err(StoreError::Conflict {
+                        what: format!("firing of timer {timer}"),
+                    });
+                }
+            }
+            write_case_units(transaction, &case)?;
+            write_events(transaction, &events)?;
+            write_timers(transaction, case.id, &timers)
+        })
+        .await
+    }
+
+    async fn case(&self, id: i64) -> StoreResult<Option<CaseRow>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1"))
+                .map_err(backend_error)?;
+            let mut rows = statement.query([id]).map_err(backend_error)?;
+            match rows.next().map_err(backend_error)? {
+                Some(row) => Ok(Some(case_from_row(connection, row)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn case_events(&self, id: i64) -> StoreResult<Vec<CaseEventRow>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT case_id, seq, at, kind, actor_user, actor_role, actor_department, payload
+                     FROM case_events WHERE case_id = ?1 ORDER BY seq",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map([id], event_from_row)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(to_event))
+                .collect()
+        })
+        .await
+    }
+
+    async fn cases(&self, query: &CaseQuery) -> StoreResult<Vec<CaseRow>> {
+        let (filter, values) = case_where(query);
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases {filter} ORDER BY created_at DESC, id DESC
+             LIMIT {} OFFSET {}",
+            page_limit(query.limit),
+            query.offset
+        );
+        self.call(move |connection| {
+            let mut statement = connection.prepare_cached(&sql).map_err(backend_error)?;
+            let mut rows = statement
+                .query(params_from_iter(values))
+                .map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                found.push(case_from_row(connection, row)?);
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn count_cases(&self, query: &CaseQuery) -> StoreResult<u64> {
+        let (filter, values) = case_where(query);
+        let sql = format!("SELECT count(*) FROM cases {filter}");
+        self.call(move |connection| {
+            connection
+                .query_row(&sql, params_from_iter(values), |row| row.get(0))
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn events_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseEventRow>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT case_id, seq, at, kind, actor_user, actor_role, actor_department, payload
+                     FROM case_events WHERE at >= ?1 AND at < ?2 ORDER BY at, case_id, seq",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map(params![timestamp(from), timestamp(to)], event_from_row)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(to_event))
+                .collect()
+        })
+        .await
+    }
+
+    async fn claim_due_timers(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        worker: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<TimerRow>> {
+        let worker = worker.to_owned();
+        self.write(move |transaction| {
+            // One writer at a time (an immediate transaction), so a claim is
+            // exclusive without row locks.
+            let mut statement = transaction
+                .prepare_cached(
+                    "UPDATE timers SET claimed_by = ?3, claimed_until = ?4
+                     WHERE id IN (SELECT id FROM timers
+                                  WHERE fired_at IS NULL AND due_at <= ?1
+                                    AND (claimed_until IS NULL OR claimed_until < ?1)
+                                  ORDER BY due_at, id LIMIT ?2)
+                     RETURNING id, case_id, stage, kind, due_at",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map(
+                    params![timestamp(now), limit, worker, timestamp(lease_until)],
+                    timer_from_row,
+                )
+                .map_err(backend_error)?;
+            let mut timers: Vec<TimerRow> = rows
+                .map(|row| row.map_err(backend_error).and_then(to_timer))
+                .collect::<StoreResult<_>>()?;
+            timers.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.id.cmp(&b.id)));
+            Ok(timers)
+        })
+        .await
+    }
+
+    async fn case_timers(&self, case_id: i64) -> StoreResult<Vec<TimerRow>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT id, case_id, stage, kind, due_at FROM timers
+                     WHERE case_id = ?1 AND fired_at IS NULL ORDER BY due_at, id",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map([case_id], timer_from_row)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(to_timer))
+                .collect()
+        })
+        .await
+    }
+
+    async fn fired_timer_count(&self) -> StoreResult<u64> {
+        self.call(|connection| {
+            connection
+                .query_row(
+                    "SELECT count(*) FROM timers WHERE fired_at IS NOT NULL",
+                    [],
+                    |row| row.get(0),
+                )
                 .map_err(backend_error)
         })
         .await

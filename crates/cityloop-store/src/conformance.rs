@@ -8,6 +8,7 @@
 
 use crate::*;
 use chrono::{Duration, TimeZone};
+
 use cityloop_domain::{CategorySelector, DepartmentKind, Role};
 
 /// Expands to one `#[tokio::test]` per conformance test.
@@ -29,7 +30,12 @@ macro_rules! conformance_suite {
             responsibility_with_unknown_department_changes_nothing,
             users_and_credentials,
             tokens_expire_and_revoke,
-            settings_round_trip
+            settings_round_trip,
+            cases_insert_query_and_history,
+            case_append_checks_the_version_and_changes_nothing_on_conflict,
+            case_history_is_append_only,
+            timers_are_claimed_once_and_fire_once,
+            lapsed_timer_claims_are_reclaimed
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -616,4 +622,307 @@ pub async fn settings_round_trip(store: &dyn Store) {
         store.setting("instance_id").await.unwrap().as_deref(),
         Some("two")
     );
+}
+
+fn case_row(id: i64, path: &[&str], lon: f64, at: DateTime<Utc>) -> CaseRow {
+    CaseRow {
+        id,
+        channel: "citizen_web".into(),
+        category: "06010".into(),
+        urgency: "normal".into(),
+        status: "reported".into(),
+        open: true,
+        lead_department: None,
+        units: Vec::new(),
+        area_path: path.iter().map(|c| code(c)).collect(),
+        lon: Some(lon),
+        lat: Some(31.247),
+        address: Some("长寿路 1 号".into()),
+        description: "暴露垃圾".into(),
+        reporter: None,
+        reporter_contact: Some("张三 13800000000".into()),
+        parent: None,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+        due_at: Some(at + Duration::hours(2)),
+        warn_at: Some(at + Duration::minutes(96)),
+        near_boundary: false,
+        routed_department: Some(DepartmentId::parse("310107015-jd").unwrap()),
+    }
+}
+
+fn event(case_id: i64, seq: u64, kind: &str, at: DateTime<Utc>) -> CaseEventRow {
+    CaseEventRow {
+        case_id,
+        seq,
+        at,
+        kind: kind.into(),
+        actor_user: None,
+        actor_role: Some("operator".into()),
+        actor_department: Some("city-ops".into()),
+        payload: format!(r#"{{"kind":"{kind}"}}"#),
+    }
+}
+
+fn timer(stage: &str, kind: &str, due_at: DateTime<Utc>) -> TimerSpec {
+    TimerSpec {
+        stage: stage.into(),
+        kind: kind.into(),
+        due_at,
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 30, 1, 0, 0).unwrap()
+}
+
+async fn new_case(store: &dyn Store, path: &[&str], lon: f64, at: DateTime<Utc>) -> CaseRow {
+    let id = store.allocate_case_id().await.unwrap();
+    let row = case_row(id, path, lon, at);
+    store
+        .insert_case(
+            row.clone(),
+            vec![event(id, 1, "created", at)],
+            vec![timer("acceptance", "breach", at + Duration::hours(2))],
+        )
+        .await
+        .unwrap();
+    row
+}
+
+pub async fn cases_insert_query_and_history(store: &dyn Store) {
+    seeded(store).await;
+    let first = new_case(store, &["310000", "310107", "310107015"], 121.435, t0()).await;
+    let second = new_case(
+        store,
+        &["310000", "310101"],
+        121.480,
+        t0() + Duration::minutes(5),
+    )
+    .await;
+    assert_ne!(first.id, second.id);
+    assert_eq!(store.case(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.case(999_999).await.unwrap(), None);
+
+    let newest_first: Vec<i64> = store
+        .cases(&CaseQuery::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(newest_first, vec![second.id, first.id]);
+    let in_putuo = CaseQuery {
+        within: vec![code("310107")],
+        ..CaseQuery::default()
+    };
+    assert_eq!(store.count_cases(&in_putuo).await.unwrap(), 1);
+    let near = CaseQuery {
+        bbox: Some([121.43, 31.24, 121.44, 31.25]),
+        open_only: true,
+        ..CaseQuery::default()
+    };
+    assert_eq!(store.cases(&near).await.unwrap()[0].id, first.id);
+    let later = CaseQuery {
+        created_from: Some(t0() + Duration::minutes(1)),
+        ..CaseQuery::default()
+    };
+    assert_eq!(store.count_cases(&later).await.unwrap(), 1);
+
+    // Dispatch the first case to two units.
+    let mut dispatched = first.clone();
+    dispatched.status = "dispatched".into();
+    dispatched.lead_department = Some(DepartmentId::parse("310107-cgzf").unwrap());
+    dispatched.units = vec![
+        DepartmentId::parse("310107-cgzf").unwrap(),
+        DepartmentId::parse("310107-lhsr").unwrap(),
+    ];
+    dispatched.version = 2;
+    dispatched.updated_at = t0() + Duration::minutes(10);
+    store
+        .append_case_events(
+            dispatched.clone(),
+            1,
+            vec![event(first.id, 2, "dispatched", dispatched.updated_at)],
+            vec![timer("signing", "breach", t0() + Duration::hours(1))],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.case(first.id).await.unwrap(), Some(dispatched));
+    let of_unit = CaseQuery {
+        unit: Some(DepartmentId::parse("310107-lhsr").unwrap()),
+        ..CaseQuery::default()
+    };
+    assert_eq!(store.count_cases(&of_unit).await.unwrap(), 1);
+    let kinds: Vec<String> = store
+        .case_events(first.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["created", "dispatched"]);
+    let timers = store.case_timers(first.id).await.unwrap();
+    assert_eq!(timers.len(), 1, "unfired timers are replaced");
+    assert_eq!(timers[0].stage, "signing");
+    let window = store
+        .events_between(t0(), t0() + Duration::minutes(6))
+        .await
+        .unwrap();
+    assert_eq!(window.len(), 2, "two created events in the window");
+}
+
+pub async fn case_append_checks_the_version_and_changes_nothing_on_conflict(store: &dyn Store) {
+    seeded(store).await;
+    let case = new_case(store, &["310000", "310107"], 121.435, t0()).await;
+    let mut moved = case.clone();
+    moved.status = "verified".into();
+    moved.version = 2;
+    store
+        .append_case_events(
+            moved.clone(),
+            1,
+            vec![event(case.id, 2, "verified", t0())],
+            vec![],
+            None,
+        )
+        .await
+        .unwrap();
+    let mut stale = case.clone();
+    stale.status = "declined".into();
+    stale.version = 2;
+    let result = store
+        .append_case_events(
+            stale,
+            1,
+            vec![event(case.id, 2, "declined", t0())],
+            vec![],
+            None,
+        )
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict { .. })),
+        "{result:?}"
+    );
+    assert_eq!(
+        store.case(case.id).await.unwrap().unwrap().status,
+        "verified"
+    );
+    assert_eq!(store.case_events(case.id).await.unwrap().len(), 2);
+}
+
+pub async fn case_history_is_append_only(store: &dyn Store) {
+    seeded(store).await;
+    let case = new_case(store, &["310000", "310107"], 121.435, t0()).await;
+    // Re-using a sequence number is refused: history is never rewritten.
+    let mut next = case.clone();
+    next.version = 2;
+    let result = store
+        .append_case_events(
+            next,
+            1,
+            vec![event(case.id, 1, "forged", t0())],
+            vec![],
+            None,
+        )
+        .await;
+    assert!(result.is_err(), "{result:?}");
+    let history = store.case_events(case.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].kind, "created");
+    assert_eq!(store.case(case.id).await.unwrap().unwrap().version, 1);
+}
+
+pub async fn timers_are_claimed_once_and_fire_once(store: &dyn Store) {
+    seeded(store).await;
+    let case = new_case(store, &["310000", "310107"], 121.435, t0()).await;
+    let due = t0() + Duration::hours(2);
+    assert!(
+        store
+            .claim_due_timers(due - Duration::seconds(1), due, "w1", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not yet due"
+    );
+    let lease = due + Duration::minutes(1);
+    let claimed = store.claim_due_timers(due, lease, "w1", 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        store
+            .claim_due_timers(due, lease, "w2", 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a live lease keeps others off"
+    );
+    let timer_id = claimed[0].id;
+    let mut fired = case.clone();
+    fired.version = 2;
+    store
+        .append_case_events(
+            fired.clone(),
+            1,
+            vec![event(case.id, 2, "sla_breached", due)],
+            vec![],
+            Some(timer_id),
+        )
+        .await
+        .unwrap();
+    let mut again = fired.clone();
+    again.version = 3;
+    let result = store
+        .append_case_events(
+            again,
+            2,
+            vec![event(case.id, 3, "sla_breached", due)],
+            vec![],
+            Some(timer_id),
+        )
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict { .. })),
+        "{result:?}"
+    );
+    assert_eq!(store.fired_timer_count().await.unwrap(), 1);
+    assert_eq!(store.case_events(case.id).await.unwrap().len(), 2);
+    assert!(
+        store
+            .claim_due_timers(
+                lease + Duration::hours(1),
+                lease + Duration::hours(2),
+                "w3",
+                10
+            )
+            .await
+            .unwrap()
+            .is_empty(),
+        "a fired timer is never claimed again"
+    );
+}
+
+pub async fn lapsed_timer_claims_are_reclaimed(store: &dyn Store) {
+    seeded(store).await;
+    let case = new_case(store, &["310000", "310107"], 121.435, t0()).await;
+    let due = t0() + Duration::hours(2);
+    let claimed = store
+        .claim_due_timers(due, due + Duration::seconds(30), "crashed-worker", 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // The worker died; after its lease another worker gets the timer.
+    let reclaimed = store
+        .claim_due_timers(
+            due + Duration::minutes(1),
+            due + Duration::minutes(2),
+            "w2",
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reclaimed.len(), 1);
+    assert_eq!(reclaimed[0].id, claimed[0].id);
+    assert_eq!(reclaimed[0].case_id, case.id);
 }

@@ -118,6 +118,108 @@ pub struct WriteSummary {
     pub updated: u64,
 }
 
+// --- cases ---------------------------------------------------------------------
+
+/// The queryable summary of a case, rewritten with every append. The case's
+/// truth is its event history; this row exists so queues, maps and metrics
+/// can filter without replaying.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRow {
+    pub id: i64,
+    pub channel: String,
+    /// A case category code (GB/T 47678.5 matter or local).
+    pub category: String,
+    pub urgency: String,
+    pub status: String,
+    pub open: bool,
+    pub lead_department: Option<DepartmentId>,
+    /// Every unit the case is dispatched to, the lead included.
+    pub units: Vec<DepartmentId>,
+    /// City first; the last code is the case's area.
+    pub area_path: Vec<AreaCode>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: Option<String>,
+    pub description: String,
+    /// Personal data: the reporting user.
+    pub reporter: Option<UserId>,
+    /// Personal data: contact given with the report (name, phone).
+    pub reporter_contact: Option<String>,
+    /// Set when merged into a parent (合并).
+    pub parent: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Events in the history; the optimistic-concurrency version.
+    pub version: u64,
+    /// The earliest due instant of a running SLA clock.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The earliest 80 % warning instant of a running SLA clock.
+    pub warn_at: Option<DateTime<Utc>>,
+    /// True when the routing point lies near an area boundary and the
+    /// dispatcher should confirm the area.
+    pub near_boundary: bool,
+    /// The department the responsibility list names for this case (the
+    /// dispatcher's suggestion); `None`: no one configured, the case waits
+    /// in the dispatcher's queue.
+    pub routed_department: Option<DepartmentId>,
+}
+
+/// One event of a case's history. `payload` is the versioned JSON encoding
+/// owned by the case service; the store keeps it opaque.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseEventRow {
+    pub case_id: i64,
+    /// 1 for the first event; contiguous.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub actor_user: Option<UserId>,
+    pub actor_role: Option<String>,
+    pub actor_department: Option<String>,
+    pub payload: String,
+}
+
+/// A timer a case needs: fire at `due_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerSpec {
+    pub stage: String,
+    pub kind: String,
+    pub due_at: DateTime<Utc>,
+}
+
+/// A stored, unfired timer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerRow {
+    pub id: i64,
+    pub case_id: i64,
+    pub stage: String,
+    pub kind: String,
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseQuery {
+    /// Only these statuses (empty: any).
+    pub statuses: Vec<String>,
+    pub open_only: bool,
+    /// Only cases dispatched to this unit (as lead or co-unit).
+    pub unit: Option<DepartmentId>,
+    /// Only cases whose lead is this unit.
+    pub lead: Option<DepartmentId>,
+    /// Only cases within any of these areas.
+    pub within: Vec<AreaCode>,
+    /// Only these categories (empty: any).
+    pub categories: Vec<String>,
+    /// Only cases reported by this user.
+    pub reporter: Option<UserId>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    /// [min lon, min lat, max lon, max lat].
+    pub bbox: Option<[f64; 4]>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
 /// The one storage interface. Every method is a complete operation; batch
 /// methods are atomic.
 #[async_trait]
@@ -203,6 +305,56 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<User>>;
     /// Revokes every token of a user; returns how many were live.
     async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64>;
+
+    // --- cases ---------------------------------------------------------------
+    /// Reserves a new case id (ids may have gaps).
+    async fn allocate_case_id(&self) -> StoreResult<i64>;
+    /// Writes a new case: its summary, its first events and its timers, in
+    /// one transaction. `Conflict` if the id exists.
+    async fn insert_case(
+        &self,
+        case: CaseRow,
+        events: Vec<CaseEventRow>,
+        timers: Vec<TimerSpec>,
+    ) -> StoreResult<()>;
+    /// Appends events to a case whose version is still `expected_version`,
+    /// rewrites its summary, replaces its unfired timers, and, if given,
+    /// marks `fired_timer` fired — all in one transaction. `Conflict` when
+    /// the case moved on or the timer already fired: nothing is written.
+    async fn append_case_events(
+        &self,
+        case: CaseRow,
+        expected_version: u64,
+        events: Vec<CaseEventRow>,
+        timers: Vec<TimerSpec>,
+        fired_timer: Option<i64>,
+    ) -> StoreResult<()>;
+    async fn case(&self, id: i64) -> StoreResult<Option<CaseRow>>;
+    /// The history in order.
+    async fn case_events(&self, id: i64) -> StoreResult<Vec<CaseEventRow>>;
+    /// Newest first.
+    async fn cases(&self, query: &CaseQuery) -> StoreResult<Vec<CaseRow>>;
+    async fn count_cases(&self, query: &CaseQuery) -> StoreResult<u64>;
+    /// Events of every case in `[from, to)`, in time order, for metrics.
+    async fn events_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseEventRow>>;
+    /// Claims up to `limit` unfired timers due at `now`, not claimed by a
+    /// live lease, for `worker` until `lease_until`. Concurrent claimers get
+    /// disjoint sets.
+    async fn claim_due_timers(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        worker: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<TimerRow>>;
+    /// The unfired timers of a case.
+    async fn case_timers(&self, case_id: i64) -> StoreResult<Vec<TimerRow>>;
+    /// How many timers have fired in all (for operators and tests).
+    async fn fired_timer_count(&self) -> StoreResult<u64>;
 
     // --- settings ------------------------------------------------------------
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;

@@ -241,21 +241,87 @@ async fn open_store(settings: &Settings, ready: bool) -> anyhow::Result<Arc<dyn 
     Ok(store)
 }
 
-async fn serve(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<()> {
-    let state = AppState::new(store, Arc::new(SystemClock), settings.limits.clone());
-    let indexed = state
+/// The official calendars: the bundled years, replaced or extended by any
+/// `DATA_DIR/holiday-cn/YEAR.json` (so a newly published year needs no
+/// rebuild).
+fn calendar_texts(settings: &Settings) -> anyhow::Result<Vec<String>> {
+    let mut by_year: std::collections::BTreeMap<String, String> =
+        cityloop_import::bundled::HOLIDAY_CN
+            .iter()
+            .enumerate()
+            .map(|(index, text)| (format!("bundled-{index}"), (*text).to_owned()))
+            .collect();
+    let directory = settings.data_dir.join("holiday-cn");
+    if directory.is_dir() {
+        for entry in std::fs::read_dir(&directory)
+            .with_context(|| format!("reading {}", directory.display()))?
+        {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let year = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                // A local file replaces the bundled one of the same year.
+                by_year.retain(|_, bundled| !bundled.contains(&format!("\"year\": {year}")));
+                by_year.insert(format!("local-{year}"), text);
+            }
+        }
+    }
+    Ok(by_year.into_values().collect())
+}
+
+/// The application state: the store, the case service and the index.
+async fn app_state(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<AppState> {
+    let texts = calendar_texts(settings)?;
+    let borrowed: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let cases =
+        cityloop_cases::CaseService::open(store, &borrowed, cityloop_cases::CaseConfig::default())
+            .await
+            .context(
+                "starting the case service (has the city been imported? `cityloop import city`)",
+            )?;
+    let state = AppState::new(
+        Arc::new(cases),
+        Arc::new(SystemClock),
+        settings.limits.clone(),
+    );
+    state
         .reload_index()
         .await
         .map_err(|problem| anyhow::anyhow!(problem.detail))?;
+    Ok(state)
+}
+
+/// Serves `state` on `listener` with the timer scheduler beside it, until
+/// Ctrl-C or SIGTERM.
+async fn run_server(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let (stop_scheduler, stopped) = tokio::sync::watch::channel(false);
+    let worker = format!("cityloop-{}", std::process::id());
+    let scheduler = tokio::spawn(cityloop_api::run_scheduler(
+        state.clone(),
+        worker,
+        std::time::Duration::from_secs(1),
+        stopped,
+    ));
+    cityloop_api::serve(listener, state, shutdown_signal()).await?;
+    let _ = stop_scheduler.send(true);
+    let _ = scheduler.await;
+    println!("cityloop stopped");
+    Ok(())
+}
+
+async fn serve(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<()> {
+    let state = app_state(store, settings).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, indexed_areas = indexed, store = state.store().backend().as_str(), "serving");
+    tracing::info!(%address, indexed_areas = state.index().len(), store = state.store().backend().as_str(), "serving");
     println!("cityloop listening on http://{address}");
-    cityloop_api::serve(listener, state, shutdown_signal()).await?;
-    println!("cityloop stopped");
-    Ok(())
+    run_server(state, listener).await
 }
 
 async fn demo(mut settings: Settings) -> anyhow::Result<()> {
@@ -291,15 +357,7 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
             println!("loaded {what}: {report}");
         }
     }
-    let state = AppState::new(
-        Arc::clone(&store),
-        Arc::new(SystemClock),
-        settings.limits.clone(),
-    );
-    state
-        .reload_index()
-        .await
-        .map_err(|problem| anyhow::anyhow!(problem.detail))?;
+    let state = app_state(Arc::clone(&store), &settings).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -320,9 +378,7 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
         "  log in         : POST {base_url}/api/v1/auth/login with a username and password from the credentials file"
     );
     println!("cityloop listening on {base_url} — press Ctrl-C to stop");
-    cityloop_api::serve(listener, state, shutdown_signal()).await?;
-    println!("cityloop stopped");
-    Ok(())
+    run_server(state, listener).await
 }
 
 async fn shutdown_signal() {

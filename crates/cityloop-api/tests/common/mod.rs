@@ -45,6 +45,13 @@ impl TestApp {
     }
 
     pub async fn spawn_with(limits: ApiLimits) -> TestApp {
+        Self::spawn_with_clock(limits, Arc::new(SystemClock)).await
+    }
+
+    pub async fn spawn_with_clock(
+        limits: ApiLimits,
+        clock: Arc<dyn cityloop_api::Clock>,
+    ) -> TestApp {
         let directory = tempfile::tempdir().expect("temporary directory");
         let store = SqliteStore::open(&directory.path().join("test.sqlite3")).expect("open");
         store.migrate().await.expect("migrate");
@@ -53,7 +60,14 @@ impl TestApp {
             .await
             .expect("directory");
         let store: Arc<dyn Store> = Arc::new(store);
-        let state = AppState::new(store, Arc::new(SystemClock), limits);
+        let cases = cityloop_cases::CaseService::open(
+            store,
+            bundled::HOLIDAY_CN,
+            cityloop_cases::CaseConfig::default(),
+        )
+        .await
+        .expect("case service");
+        let state = AppState::new(Arc::new(cases), clock, limits);
         state.reload_index().await.expect("index");
         // One real argon2 hash, shared, so log-in works for every test user.
         let hash = auth::hash_password(PASSWORD).expect("hash");

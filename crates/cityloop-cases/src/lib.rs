@@ -1,0 +1,16 @@
+//! The case service: where the pure loop (`cityloop-workflow`) meets the
+//! store. Intake (area path, routing, duplicate detection), commands
+//! (replay → decide → append with an optimistic version), the SLA timer
+//! scheduler, views and metrics.
+//!
+//! Key design decision: the store keeps the history as opaque, versioned
+//! JSON events ([`codec`]) and a summary row per case for queries; the truth
+//! is always the history, replayed through `cityloop_workflow::apply`.
+
+pub mod codec;
+pub mod policy;
+pub mod routing;
+pub mod service;
+
+pub use routing::{Located, Routing, locate_point};
+pub use service::{CaseConfig, CaseError, CaseService, Duplicate, Intake, IntakeOutcome};
