@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases/{id}/actions/{action}", post(act))
         .route("/api/v1/sla/rules", get(get_rules).put(put_rules))
         .route("/api/v1/sla/due", get(sla_due))
+        .route("/api/v1/metrics/cases", get(case_metrics))
 }
 
 impl From<CaseError> for Problem {
@@ -624,4 +625,51 @@ pub async fn sla_due(
         limit: limit.to_string(),
         due: due.to_rfc3339(),
     }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsQuery {
+    /// department (lead unit), street, district or city.
+    pub group_by: Option<String>,
+    /// Period start, RFC 3339 (inclusive).
+    pub from: String,
+    /// Period end, RFC 3339 (exclusive).
+    pub to: String,
+}
+
+/// Case metrics over a period (立案率, 按时签收率, 按期处置率, 结案率,
+/// 按期结案率, 返工率, 回退率, 重办率, 延期率, 响应率, 解决率, 满意率), by
+/// department, street, district or city; definitions in docs/METRICS.md.
+/// Staff other than handlers.
+#[utoipa::path(get, path = "/api/v1/metrics/cases", tag = "cases", params(MetricsQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = [cityloop_cases::metrics::MetricsRow]),
+        (status = 400, body = crate::problem::ProblemBody),
+        (status = 401, body = crate::problem::ProblemBody), (status = 403, body = crate::problem::ProblemBody)))]
+pub async fn case_metrics(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<MetricsQuery>,
+) -> ApiResult<Json<Vec<cityloop_cases::metrics::MetricsRow>>> {
+    caller.require(
+        caller.0.role.is_staff() && caller.0.role != Role::Handler,
+        "read performance metrics",
+    )?;
+    let instant = |field: &'static str, text: &str| {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| Problem::invalid(field, format!("not an RFC 3339 instant: {e}")))
+    };
+    let period = cityloop_cases::metrics::Period::new(
+        instant("from", &query.from)?,
+        instant("to", &query.to)?,
+    )?;
+    let group_by = match query.group_by.as_deref() {
+        Some(text) => cityloop_cases::metrics::GroupBy::parse(text)?,
+        None => cityloop_cases::metrics::GroupBy::Department,
+    };
+    let rows =
+        cityloop_cases::metrics::compute(state.store(), group_by, period, state.now()).await?;
+    Ok(Json(rows))
 }

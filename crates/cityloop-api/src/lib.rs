@@ -219,6 +219,7 @@ impl UserDto {
         cases::get_rules,
         cases::put_rules,
         cases::sla_due,
+        cases::case_metrics,
     ),
     modifiers(&SecurityAddon),
     tags(

@@ -645,3 +645,85 @@ async fn the_deadline_calculator_and_the_sla_rules_are_served() {
     let (_, rules) = app.get("/api/v1/sla/rules", Some("admin")).await;
     assert_eq!(rules, json!([{"stage": "acceptance", "limit": "30wm"}]));
 }
+
+#[tokio::test]
+async fn metrics_count_the_walked_cases_by_department() {
+    let app = TestApp::spawn().await;
+    let id = report(&app, "citizen", "06010", CHANGSHOU).await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    act(&app, "operator", id, "verify", json!({"note": ""}), 200).await;
+    act(&app, "operator", id, "accept", json!({}), 200).await;
+    act(
+        &app,
+        "operator",
+        id,
+        "register",
+        json!({"criteria_met": true}),
+        200,
+    )
+    .await;
+    act(
+        &app,
+        "operator",
+        id,
+        "dispatch",
+        json!({"units": ["310107-cgzf"], "lead": "310107-cgzf"}),
+        200,
+    )
+    .await;
+    act(
+        &app,
+        "handler",
+        id,
+        "return",
+        json!({"reason_code": "wrong_location", "note": "地址有误"}),
+        200,
+    )
+    .await;
+    let declined = report(&app, "citizen", "06010", (121.4300, 31.2400)).await["case"]["id"]
+        .as_i64()
+        .unwrap();
+    act(
+        &app,
+        "operator",
+        declined,
+        "decline",
+        json!({"reason": "不属实"}),
+        200,
+    )
+    .await;
+    let from = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let to = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let query = format!(
+        "/api/v1/metrics/cases?group_by=city&from={}&to={}",
+        urlencode(&from),
+        urlencode(&to)
+    );
+    let (status, rows) = app.get(&query, Some("supervisor")).await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    let city = &rows[0];
+    assert_eq!(city["group"], "310000");
+    assert_eq!(city["cases"], 2);
+    assert_eq!(city["rates"]["registration_rate"]["numerator"], 1);
+    assert_eq!(
+        city["rates"]["registration_rate"]["denominator"], 1,
+        "declined reports are not valid reports"
+    );
+    assert_eq!(city["rates"]["return_rate"]["numerator"], 1);
+    assert_eq!(city["rates"]["return_rate"]["denominator"], 1);
+    let (status, _) = app.get(&query, Some("handler")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .get(
+            "/api/v1/metrics/cases?from=yesterday&to=today",
+            Some("admin"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["field"], "from");
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
+}

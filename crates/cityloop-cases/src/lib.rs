@@ -8,6 +8,7 @@
 //! is always the history, replayed through `cityloop_workflow::apply`.
 
 pub mod codec;
+pub mod metrics;
 pub mod policy;
 pub mod routing;
 pub mod service;

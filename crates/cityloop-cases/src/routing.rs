@@ -23,7 +23,7 @@ pub async fn locate_point(
     })
 }
 
-fn finest_hit(index: &AreaIndex, point: LonLat) -> Option<AreaCode> {
+pub(crate) fn finest_hit(index: &AreaIndex, point: LonLat) -> Option<AreaCode> {
     let hits = index.locate(point);
     // Finest first; among equals the lowest code, so a point on a boundary
     // shared by two areas always gets the same answer.

@@ -105,8 +105,30 @@ pub struct IntakeOutcome {
 /// The longest description kept, in characters.
 pub const DESCRIPTION_CHARS_MAX: usize = 2000;
 
+/// How long reference data read during intake (categories, area paths,
+/// the responsibility list) is reused before it is read again. Changes made
+/// through this process's API invalidate at once; other processes see them
+/// within this time.
+pub const REFERENCE_CACHE_TTL_MS: u64 = 5_000;
+
+/// Small time-bounded caches of reference data for intake.
+#[derive(Default)]
+struct ReferenceCache {
+    categories: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    paths:
+        std::sync::Mutex<std::collections::HashMap<AreaCode, (std::time::Instant, Vec<AreaCode>)>>,
+    routes: std::sync::Mutex<
+        std::collections::HashMap<(String, AreaCode), (std::time::Instant, Routing)>,
+    >,
+}
+
+fn fresh(at: std::time::Instant) -> bool {
+    at.elapsed() < std::time::Duration::from_millis(REFERENCE_CACHE_TTL_MS)
+}
+
 pub struct CaseService {
     store: Arc<dyn Store>,
+    cache: ReferenceCache,
     calendar: HolidayCalendar,
     shifts: Shifts,
     policy: RwLock<Arc<SlaPolicy>>,
@@ -130,6 +152,7 @@ impl CaseService {
             policy: RwLock::new(Arc::new(policy)),
             config,
             automation: None,
+            cache: ReferenceCache::default(),
         }
     }
 
@@ -228,26 +251,11 @@ impl CaseService {
                     message: e.message,
                 }
             })?;
-        if self
-            .store
-            .category(kind, intake.category.as_str())
-            .await?
-            .is_none()
-        {
-            return Err(CaseError::Invalid {
-                field: "category",
-                message: format!("category {} is not in the catalogue", intake.category),
-            });
-        }
-        let located = routing::locate(
-            self.store.as_ref(),
-            index,
-            intake.point,
-            intake.area.as_ref(),
-            self.config.boundary_flag_m,
-        )
-        .await?;
-        let routing = routing::route(self.store.as_ref(), &intake.category, &located.path).await?;
+        self.check_category(kind, &intake.category).await?;
+        let located = self
+            .locate(index, intake.point, intake.area.as_ref())
+            .await?;
+        let routing = self.route(&intake.category, &located.path).await?;
         let duplicate = match intake.point {
             Some(point) => self.find_duplicate(&intake.category, point, now).await?,
             None => None,
@@ -304,6 +312,7 @@ impl CaseService {
         self.store
             .insert_case(row.clone(), events, timer_specs(&state))
             .await?;
+        let row = row;
         metrics_intake(intake.channel);
 
         let mut merged_into = None;
@@ -319,13 +328,134 @@ impl CaseService {
                 Err(error) => tracing::warn!(case = id, %error, "automatic merge refused"),
             }
         }
-        let case = self.store.case(id).await?.ok_or(CaseError::NotFound(id))?;
+        let case = match merged_into {
+            Some(_) => self.store.case(id).await?.ok_or(CaseError::NotFound(id))?,
+            None => row,
+        };
         Ok(IntakeOutcome {
             case,
             routing,
             duplicate,
             merged_into,
         })
+    }
+
+    /// Forgets cached reference data (after the responsibility list or the
+    /// area tree changed).
+    pub fn invalidate_reference_cache(&self) {
+        if let Ok(mut categories) = self.cache.categories.lock() {
+            categories.clear();
+        }
+        if let Ok(mut paths) = self.cache.paths.lock() {
+            paths.clear();
+        }
+        if let Ok(mut routes) = self.cache.routes.lock() {
+            routes.clear();
+        }
+    }
+
+    async fn check_category(
+        &self,
+        kind: cityloop_domain::CategoryKind,
+        category: &CategoryCode,
+    ) -> Result<(), CaseError> {
+        let key = category.as_str().to_owned();
+        let cached = self
+            .cache
+            .categories
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).copied())
+            .is_some_and(fresh);
+        if cached {
+            return Ok(());
+        }
+        if self
+            .store
+            .category(kind, category.as_str())
+            .await?
+            .is_none()
+        {
+            return Err(CaseError::Invalid {
+                field: "category",
+                message: format!("category {category} is not in the catalogue"),
+            });
+        }
+        if let Ok(mut categories) = self.cache.categories.lock() {
+            categories.insert(key, std::time::Instant::now());
+        }
+        Ok(())
+    }
+
+    async fn locate(
+        &self,
+        index: &AreaIndex,
+        point: Option<LonLat>,
+        area: Option<&AreaCode>,
+    ) -> Result<routing::Located, CaseError> {
+        let finest = match (point, area) {
+            (Some(point), _) => routing::finest_hit(index, point),
+            (None, Some(area)) => Some(area.clone()),
+            (None, None) => None,
+        };
+        if let Some(finest) = &finest {
+            let cached = self
+                .cache
+                .paths
+                .lock()
+                .ok()
+                .and_then(|paths| paths.get(finest).cloned())
+                .filter(|(at, _)| fresh(*at));
+            if let Some((_, path)) = cached {
+                let near_boundary = point.is_some_and(|p| {
+                    index
+                        .distance_to_boundary_m(finest.as_str(), p)
+                        .is_some_and(|d| d < self.config.boundary_flag_m)
+                });
+                return Ok(routing::Located {
+                    path,
+                    near_boundary,
+                });
+            }
+        }
+        let located = routing::locate(
+            self.store.as_ref(),
+            index,
+            point,
+            area,
+            self.config.boundary_flag_m,
+        )
+        .await?;
+        if let (Some(finest), Ok(mut paths)) = (finest, self.cache.paths.lock()) {
+            paths.insert(finest, (std::time::Instant::now(), located.path.clone()));
+        }
+        Ok(located)
+    }
+
+    async fn route(
+        &self,
+        category: &CategoryCode,
+        path: &[AreaCode],
+    ) -> Result<Routing, CaseError> {
+        let Some(finest) = path.last() else {
+            return Ok(routing::route(self.store.as_ref(), category, path).await?);
+        };
+        let key = (category.as_str().to_owned(), finest.clone());
+        let cached = self
+            .cache
+            .routes
+            .lock()
+            .ok()
+            .and_then(|routes| routes.get(&key).cloned())
+            .filter(|(at, _)| fresh(*at));
+        if let Some((_, routing)) = cached {
+            return Ok(routing);
+        }
+        let routing = routing::route(self.store.as_ref(), category, path).await?;
+        if let Ok(mut routes) = self.cache.routes.lock() {
+            routes.insert(key, (std::time::Instant::now(), routing.clone()));
+        }
+        Ok(routing)
     }
 
     /// Open cases near `point` of the same category or class, created in the

@@ -332,7 +332,7 @@ mod tests {
     #[test]
     fn masks_contacts() {
         assert_eq!(mask_contact("张先生 13912345678"), "张** 139****5678");
-        assert_eq!(mask_contact("Li 021-1234"), "L* *******34");
+        assert_eq!(mask_contact("Li 021-1234"), "L* ******34");
     }
 
     fn user(role: Role, department: Option<&str>, areas: &[&str]) -> User {

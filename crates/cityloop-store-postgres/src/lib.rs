@@ -753,19 +753,46 @@ async fn write_events(transaction: &Transaction<'_>, events: &[CaseEventRow]) ->
     Ok(())
 }
 
-/// Replaces the case's unfired timers; fired ones stay as a record.
+/// Makes the case's unfired timers equal `timers`, keeping the rows that
+/// stay the same (so a claim on them stays valid) and replacing the rest;
+/// fired ones stay as a record.
 async fn write_timers(
     transaction: &Transaction<'_>,
     case_id: i64,
     timers: &[TimerSpec],
 ) -> StoreResult<()> {
-    execute(
+    let rows = query(
         transaction,
-        "DELETE FROM timers WHERE case_id = $1 AND fired_at IS NULL",
+        "SELECT id, stage, kind, due_at FROM timers WHERE case_id = $1 AND fired_at IS NULL",
         &[&case_id],
     )
     .await?;
+    let mut existing: Vec<(i64, TimerSpec)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.get::<_, i64>(0),
+                TimerSpec {
+                    stage: row.get(1),
+                    kind: row.get(2),
+                    due_at: row.get(3),
+                },
+            )
+        })
+        .collect();
+    let mut missing = Vec::new();
     for timer in timers {
+        match existing.iter().position(|(_, kept)| kept == timer) {
+            Some(position) => {
+                existing.swap_remove(position);
+            }
+            None => missing.push(timer),
+        }
+    }
+    for (id, _) in existing {
+        execute(transaction, "DELETE FROM timers WHERE id = $1", &[&id]).await?;
+    }
+    for timer in missing {
         execute(
             transaction,
             "INSERT INTO timers (case_id, stage, kind, due_at) VALUES ($1, $2, $3, $4)",

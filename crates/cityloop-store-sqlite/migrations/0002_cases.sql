@@ -29,7 +29,7 @@ CREATE TABLE cases (
 CREATE INDEX cases_open_created ON cases (open, created_at);
 CREATE INDEX cases_lead ON cases (lead_department, open);
 CREATE INDEX cases_category ON cases (category, created_at);
-CREATE INDEX cases_lonlat ON cases (lon, lat);
+CREATE INDEX cases_position ON cases (lat, lon);
 CREATE INDEX cases_reporter ON cases (reporter);
 
 CREATE TABLE case_units (

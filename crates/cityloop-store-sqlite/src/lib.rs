@@ -347,12 +347,13 @@ fn path_text(path: &[AreaCode]) -> String {
     text
 }
 
-const CASE_COLUMNS: &str =
-    "id, channel, category, urgency, status, open, lead_department, area_path,
+const CASE_COLUMNS: &str = "id, channel, category, urgency, status, open, lead_department, area_path,
     lon, lat, address, description, reporter, reporter_contact, parent, created_at, updated_at,
-    version, due_at, warn_at, near_boundary, routed_department";
+    version, due_at, warn_at, near_boundary, routed_department,
+    (SELECT group_concat(department_id, ' ') FROM
+        (SELECT department_id FROM case_units u WHERE u.case_id = cases.id ORDER BY department_id))";
 
-fn case_from_row(connection: &Connection, row: &rusqlite::Row<'_>) -> StoreResult<CaseRow> {
+fn case_from_row(row: &rusqlite::Row<'_>) -> StoreResult<CaseRow> {
     let get = |e: rusqlite::Error| backend_error(e);
     let id: i64 = row.get(0).map_err(get)?;
     let lead: Option<String> = row.get(6).map_err(get)?;
@@ -362,18 +363,11 @@ fn case_from_row(connection: &Connection, row: &rusqlite::Row<'_>) -> StoreResul
         .filter(|p| !p.is_empty())
         .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
         .collect::<StoreResult<Vec<_>>>()?;
-    let mut statement = connection
-        .prepare_cached(
-            "SELECT department_id FROM case_units WHERE case_id = ?1 ORDER BY department_id",
-        )
-        .map_err(backend_error)?;
-    let units = statement
-        .query_map([id], |r| r.get::<_, String>(0))
-        .map_err(backend_error)?
-        .map(|d| {
-            d.map_err(backend_error)
-                .and_then(|d| DepartmentId::parse(&d).map_err(|e| corrupt("case unit", e)))
-        })
+    let units_text: Option<String> = row.get(22).map_err(get)?;
+    let units = units_text
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|d| DepartmentId::parse(d).map_err(|e| corrupt("case unit", e)))
         .collect::<StoreResult<Vec<_>>>()?;
     let optional_time = |index: usize, what: &str| -> StoreResult<Option<DateTime<Utc>>> {
         let text: Option<String> = row.get(index).map_err(backend_error)?;
@@ -462,17 +456,56 @@ fn write_events(transaction: &Connection, events: &[CaseEventRow]) -> StoreResul
     Ok(())
 }
 
+/// Makes the case's unfired timers equal `timers`, keeping the rows that
+/// stay the same (so a claim on them stays valid) and replacing the rest.
 fn write_timers(transaction: &Connection, case_id: i64, timers: &[TimerSpec]) -> StoreResult<()> {
-    transaction
-        .execute(
-            "DELETE FROM timers WHERE case_id = ?1 AND fired_at IS NULL",
-            [case_id],
+    let mut existing: Vec<(i64, TimerSpec)> = transaction
+        .prepare_cached(
+            "SELECT id, stage, kind, due_at FROM timers WHERE case_id = ?1 AND fired_at IS NULL",
         )
-        .map_err(backend_error)?;
+        .and_then(|mut statement| {
+            statement
+                .query_map([case_id], |row| {
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(backend_error)?
+        .into_iter()
+        .map(|(id, stage, kind, due_at)| {
+            Ok((
+                id,
+                TimerSpec {
+                    stage,
+                    kind,
+                    due_at: parse_time("timer due_at", &due_at)?,
+                },
+            ))
+        })
+        .collect::<StoreResult<_>>()?;
+    let mut missing = Vec::new();
+    for timer in timers {
+        match existing.iter().position(|(_, kept)| kept == timer) {
+            Some(position) => {
+                existing.swap_remove(position);
+            }
+            None => missing.push(timer),
+        }
+    }
+    for (id, _) in existing {
+        transaction
+            .execute("DELETE FROM timers WHERE id = ?1", [id])
+            .map_err(backend_error)?;
+    }
     let mut statement = transaction
         .prepare_cached("INSERT INTO timers (case_id, stage, kind, due_at) VALUES (?1, ?2, ?3, ?4)")
         .map_err(backend_error)?;
-    for timer in timers {
+    for timer in missing {
         statement
             .execute(params![
                 case_id,
@@ -502,7 +535,12 @@ fn case_where(query: &CaseQuery) -> (String, Vec<rusqlite::types::Value>) {
         clauses.push(format!("status IN ({})", parts.join(", ")));
     }
     if query.open_only {
-        clauses.push("open = 1".into());
+        let clause = if query.bbox.is_some() {
+            "+open = 1"
+        } else {
+            "open = 1"
+        };
+        clauses.push(clause.into());
     }
     if let Some(unit) = &query.unit {
         clauses.push(push(
@@ -548,8 +586,15 @@ fn case_where(query: &CaseQuery) -> (String, Vec<rusqlite::types::Value>) {
         ));
     }
     if let Some(from) = query.created_from {
+        // With a bounding box, the unary `+` keeps SQLite on the position
+        // index (a few rows) instead of the time index (every open case).
+        let column = if query.bbox.is_some() {
+            "+created_at"
+        } else {
+            "created_at"
+        };
         clauses.push(push(
-            "created_at >= ?".into(),
+            format!("{column} >= ?"),
             Value::Text(timestamp(from)),
             &mut values,
         ));
@@ -1486,7 +1531,7 @@ impl Store for SqliteStore {
                 .map_err(backend_error)?;
             let mut rows = statement.query([id]).map_err(backend_error)?;
             match rows.next().map_err(backend_error)? {
-                Some(row) => Ok(Some(case_from_row(connection, row)?)),
+                Some(row) => Ok(Some(case_from_row(row)?)),
                 None => Ok(None),
             }
         })
@@ -1525,7 +1570,7 @@ impl Store for SqliteStore {
                 .map_err(backend_error)?;
             let mut found = Vec::new();
             while let Some(row) = rows.next().map_err(backend_error)? {
-                found.push(case_from_row(connection, row)?);
+                found.push(case_from_row(row)?);
             }
             Ok(found)
         })
@@ -1657,4 +1702,41 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// The baseline for `cityloop bench`: `rows` plain inserts of a case-sized
+/// row into a bare table, one transaction each, on a fresh file with the
+/// store's settings (WAL, synchronous NORMAL). What SQLite itself costs,
+/// without the case service around it.
+pub fn baseline_raw_inserts(path: &Path, rows: u64) -> StoreResult<std::time::Duration> {
+    let connection = Connection::open(path).map_err(backend_error)?;
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+             CREATE TABLE IF NOT EXISTS raw_cases (id INTEGER PRIMARY KEY, category TEXT,
+                 area_path TEXT, lon REAL, lat REAL, description TEXT, created_at TEXT);
+             CREATE TABLE IF NOT EXISTS raw_events (case_id INTEGER, seq INTEGER, payload TEXT,
+                 PRIMARY KEY (case_id, seq));",
+        )
+        .map_err(backend_error)?;
+    let started = std::time::Instant::now();
+    for n in 0..rows {
+        let transaction = connection.unchecked_transaction().map_err(backend_error)?;
+        transaction
+            .execute(
+                "INSERT INTO raw_cases (category, area_path, lon, lat, description, created_at)
+                 VALUES ('06010', '/310000/310107/', ?1, 31.247, '暴露垃圾', ?2)",
+                params![121.4 + n as f64 * 1e-6, timestamp(Utc::now())],
+            )
+            .map_err(backend_error)?;
+        let id = transaction.last_insert_rowid();
+        transaction
+            .execute(
+                "INSERT INTO raw_events (case_id, seq, payload) VALUES (?1, 1, '{\"kind\":\"created\"}')",
+                [id],
+            )
+            .map_err(backend_error)?;
+        transaction.commit().map_err(backend_error)?;
+    }
+    Ok(started.elapsed())
 }

@@ -2,8 +2,10 @@
 //! logging, opens the store, and hands work to the crates that do it. It is
 //! the only place that reads the environment or exits the process.
 
+mod bench;
 mod config;
 mod demo;
+mod synthetic;
 
 use anyhow::{Context, bail};
 use cityloop_api::{AppState, SystemClock};
@@ -52,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         action: AreasCommand,
     },
+    /// Measure: see docs/PERFORMANCE.md.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
     /// Service-level deadlines on the Chinese working calendar.
     Sla {
         #[command(subcommand)]
@@ -71,6 +78,22 @@ enum ImportCommand {
     Categories { file: PathBuf },
     /// The responsibility list (CSV `category,area_code,department,basis` or JSON).
     Responsibilities { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Case intake (create + route + duplicate check + persist + history) on
+    /// a fresh store: embedded unless --database-url is given (then a fresh
+    /// schema in that database).
+    Intake {
+        #[arg(long, default_value_t = 20_000)]
+        cases: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Arrival rate of the paced run.
+        #[arg(long, default_value_t = 1000)]
+        rate: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -189,6 +212,35 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
         } => {
             let store = open_store(&settings, true).await?;
             locate(store.as_ref(), lon, lat, &crs, json).await
+        }
+        Command::Bench {
+            what:
+                BenchCommand::Intake {
+                    cases,
+                    concurrency,
+                    rate,
+                },
+        } => {
+            let directory = tempfile::Builder::new()
+                .prefix("cityloop-bench-")
+                .tempdir()?;
+            let store: Arc<dyn Store> = match &settings.database_url {
+                Some(url) => {
+                    let schema = format!("cl_bench_{}", std::process::id());
+                    Arc::new(
+                        cityloop_store_postgres::PostgresStore::connect_in_schema(url, &schema)
+                            .await?,
+                    )
+                }
+                None => Arc::new(cityloop_store_sqlite::SqliteStore::open(
+                    &directory.path().join("bench.sqlite3"),
+                )?),
+            };
+            bench::intake(store, cases, concurrency, rate).await?;
+            if settings.database_url.is_none() {
+                bench::sqlite_baseline(directory.path(), cases as u64)?;
+            }
+            Ok(())
         }
         Command::Config { .. } | Command::Sla { .. } => unreachable!("handled synchronously"),
     }
@@ -324,6 +376,13 @@ async fn serve(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<()>
     run_server(state, listener).await
 }
 
+/// Synthetic cases seeded into a fresh demo, over the days before now.
+const DEMO_SEED_CASES: usize = 300;
+const DEMO_SEED_DAYS: i64 = 10;
+const DEMO_SEED: u64 = 20261129;
+/// A new synthetic case this often while the demo runs.
+const DEMO_STREAM_EVERY_S: u64 = 5;
+
 async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     if settings.database_url.is_some() {
         bail!("the demo runs on the embedded store; drop --database-url");
@@ -365,6 +424,24 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     let base_url = format!("http://{address}");
     let credentials =
         demo::ensure_users_and_credentials(&state, &settings.data_dir, &base_url).await?;
+    let actors = synthetic::SyntheticActors::ensure(state.store()).await?;
+    if areas_loaded == 0 {
+        // A fresh city: a synthetic history so every state and light shows.
+        let report = synthetic::seed_cases(
+            state.cases(),
+            &state.index(),
+            &actors,
+            DEMO_SEED_CASES,
+            DEMO_SEED_DAYS,
+            chrono::Utc::now(),
+            DEMO_SEED,
+        )
+        .await?;
+        println!(
+            "seeded {} synthetic cases (labelled 【合成演示】): {:?}",
+            report.created, report.by_status
+        );
+    }
     println!();
     println!(
         "cityloop demo (Shanghai, demo departments in 黄浦区 and 普陀区; users are synthetic)"
@@ -378,7 +455,18 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
         "  log in         : POST {base_url}/api/v1/auth/login with a username and password from the credentials file"
     );
     println!("cityloop listening on {base_url} — press Ctrl-C to stop");
-    run_server(state, listener).await
+    let (stop_stream, stream_stopped) = tokio::sync::watch::channel(false);
+    let stream = tokio::spawn(synthetic::live_stream(
+        state.clone(),
+        actors,
+        std::time::Duration::from_secs(DEMO_STREAM_EVERY_S),
+        stream_stopped,
+        DEMO_SEED + 1,
+    ));
+    let result = run_server(state, listener).await;
+    let _ = stop_stream.send(true);
+    let _ = stream.await;
+    result
 }
 
 async fn shutdown_signal() {
