@@ -381,10 +381,8 @@ pub async fn list_cases(
 ) -> ApiResult<Json<CasePage>> {
     let mut filter = visible_to(&caller.0);
     let statuses = split_list(query.status.as_deref());
-    if !statuses.is_empty() {
-        if filter.statuses.is_empty() {
-            filter.statuses = statuses;
-        }
+    if !statuses.is_empty() && filter.statuses.is_empty() {
+        filter.statuses = statuses;
     }
     filter.open_only = query.open.unwrap_or(false);
     filter.categories = split_list(query.category.as_deref());

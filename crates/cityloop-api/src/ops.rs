@@ -37,7 +37,7 @@ pub fn metrics_handle() -> PrometheusHandle {
                         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                     ],
                 )
-                .and_then(|builder| Ok(builder.build_recorder()))
+                .map(|builder| builder.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
             // Another recorder may already be installed (tests); keep ours

@@ -312,7 +312,6 @@ impl CaseService {
         self.store
             .insert_case(row.clone(), events, timer_specs(&state))
             .await?;
-        let row = row;
         metrics_intake(intake.channel);
 
         let mut merged_into = None;

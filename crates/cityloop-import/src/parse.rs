@@ -114,7 +114,7 @@ fn raw_rows<R: DeserializeOwned>(
                     }
                 })?;
                 rows.push((line, row));
-                if rows.len() as u64 % PROGRESS_STEP_ROWS == 0 {
+                if (rows.len() as u64).is_multiple_of(PROGRESS_STEP_ROWS) {
                     progress.advance(rows.len() as u64);
                 }
             }
@@ -131,7 +131,7 @@ fn raw_rows<R: DeserializeOwned>(
                         message: error.to_string(),
                     })?;
                 rows.push((line, row));
-                if rows.len() as u64 % PROGRESS_STEP_ROWS == 0 {
+                if (rows.len() as u64).is_multiple_of(PROGRESS_STEP_ROWS) {
                     progress.advance(rows.len() as u64);
                 }
             }

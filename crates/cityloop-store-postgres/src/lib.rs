@@ -767,7 +767,7 @@ async fn write_timers(
         &[&case_id],
     )
     .await?;
-    let mut existing: Vec<(i64, TimerSpec)> = rows
+    let existing: Vec<(i64, TimerSpec)> = rows
         .iter()
         .map(|row| {
             (
@@ -780,16 +780,8 @@ async fn write_timers(
             )
         })
         .collect();
-    let mut missing = Vec::new();
-    for timer in timers {
-        match existing.iter().position(|(_, kept)| kept == timer) {
-            Some(position) => {
-                existing.swap_remove(position);
-            }
-            None => missing.push(timer),
-        }
-    }
-    for (id, _) in existing {
+    let (stale, missing) = cityloop_store::timer_changes(existing, timers);
+    for id in stale {
         execute(transaction, "DELETE FROM timers WHERE id = $1", &[&id]).await?;
     }
     for timer in missing {

@@ -459,7 +459,7 @@ fn write_events(transaction: &Connection, events: &[CaseEventRow]) -> StoreResul
 /// Makes the case's unfired timers equal `timers`, keeping the rows that
 /// stay the same (so a claim on them stays valid) and replacing the rest.
 fn write_timers(transaction: &Connection, case_id: i64, timers: &[TimerSpec]) -> StoreResult<()> {
-    let mut existing: Vec<(i64, TimerSpec)> = transaction
+    let existing: Vec<(i64, TimerSpec)> = transaction
         .prepare_cached(
             "SELECT id, stage, kind, due_at FROM timers WHERE case_id = ?1 AND fired_at IS NULL",
         )
@@ -488,16 +488,8 @@ fn write_timers(transaction: &Connection, case_id: i64, timers: &[TimerSpec]) ->
             ))
         })
         .collect::<StoreResult<_>>()?;
-    let mut missing = Vec::new();
-    for timer in timers {
-        match existing.iter().position(|(_, kept)| kept == timer) {
-            Some(position) => {
-                existing.swap_remove(position);
-            }
-            None => missing.push(timer),
-        }
-    }
-    for (id, _) in existing {
+    let (stale, missing) = cityloop_store::timer_changes(existing, timers);
+    for id in stale {
         transaction
             .execute("DELETE FROM timers WHERE id = ?1", [id])
             .map_err(backend_error)?;
@@ -620,18 +612,7 @@ fn case_where(query: &CaseQuery) -> (String, Vec<rusqlite::types::Value>) {
     (sql, values)
 }
 
-fn event_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(
-    i64,
-    i64,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    String,
-)> {
+fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventTuple> {
     Ok((
         row.get(0)?,
         row.get(1)?,

@@ -361,6 +361,25 @@ pub trait Store: Send + Sync + 'static {
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 }
 
+/// How to make a case's unfired timers equal `wanted` while keeping the
+/// stored rows that stay the same (so a claim on them stays valid): the ids
+/// to delete and the timers to insert. Both backends use it.
+pub fn timer_changes(
+    mut existing: Vec<(i64, TimerSpec)>,
+    wanted: &[TimerSpec],
+) -> (Vec<i64>, Vec<&TimerSpec>) {
+    let mut missing = Vec::new();
+    for timer in wanted {
+        match existing.iter().position(|(_, kept)| kept == timer) {
+            Some(position) => {
+                existing.swap_remove(position);
+            }
+            None => missing.push(timer),
+        }
+    }
+    (existing.into_iter().map(|(id, _)| id).collect(), missing)
+}
+
 /// The upper bound on a page of results, whatever a caller asks for.
 pub const PAGE_ROWS_MAX: u32 = 1000;
 

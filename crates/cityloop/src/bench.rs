@@ -35,7 +35,7 @@ impl Workload {
     fn intake(&mut self) -> Intake {
         // Over Putuo's and Huangpu's extent (about 115 km², neighbouring
         // districts' corners included): a dense city's daily density.
-        let (lon, lat) = if self.next() % 2 == 0 {
+        let (lon, lat) = if self.next().is_multiple_of(2) {
             (121.36 + 0.10 * self.unit(), 31.22 + 0.08 * self.unit())
         } else {
             (121.46 + 0.05 * self.unit(), 31.19 + 0.05 * self.unit())
@@ -45,7 +45,7 @@ impl Workload {
         Intake {
             channel: Channel::Hotline,
             category: CategoryCode::parse(CategoryKind::Matter, code).expect("valid code"),
-            urgency: if self.next() % 10 == 0 {
+            urgency: if self.next().is_multiple_of(10) {
                 Urgency::Urgent
             } else {
                 Urgency::Normal

@@ -3,6 +3,7 @@
 //! the only place that reads the environment or exits the process.
 
 mod bench;
+mod cases_cli;
 mod config;
 mod demo;
 mod synthetic;
@@ -53,6 +54,11 @@ enum Command {
     Areas {
         #[command(subcommand)]
         action: AreasCommand,
+    },
+    /// The closed loop of cases: list, show, act, metrics.
+    Cases {
+        #[command(subcommand)]
+        action: cases_cli::CasesCommand,
     },
     /// Measure: see docs/PERFORMANCE.md.
     Bench {
@@ -212,6 +218,11 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
         } => {
             let store = open_store(&settings, true).await?;
             locate(store.as_ref(), lon, lat, &crs, json).await
+        }
+        Command::Cases { action } => {
+            let store = open_store(&settings, true).await?;
+            let state = app_state(store, &settings).await?;
+            cases_cli::run(state.cases(), action).await
         }
         Command::Bench {
             what:

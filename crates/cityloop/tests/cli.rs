@@ -308,3 +308,110 @@ fn the_demo_starts_serves_writes_credentials_and_stops_on_ctrl_c() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l == "cityloop stopped"), "{rest:?}");
 }
+
+#[test]
+fn cases_can_be_listed_shown_and_acted_on_from_the_command_line() {
+    let directory = tempfile::tempdir().unwrap();
+    assert!(
+        cityloop(directory.path(), &["import", "city"])
+            .status
+            .success()
+    );
+    // A demo run would add users; here the admin is made through the store.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let id = runtime.block_on(async {
+        use cityloop_store::Store;
+        let store = std::sync::Arc::new(
+            cityloop_store_sqlite::SqliteStore::open(&directory.path().join("cityloop.sqlite3"))
+                .unwrap(),
+        );
+        store.migrate().await.unwrap();
+        let user = cityloop_domain::NewUser::new(
+            "ops",
+            "调度员",
+            cityloop_domain::Role::Operator,
+            None,
+            vec![cityloop_domain::AreaCode::parse("310000").unwrap()],
+            None,
+        )
+        .unwrap();
+        store.create_user(user, "!".into()).await.unwrap();
+        let cases = cityloop_cases::CaseService::open(
+            store.clone(),
+            cityloop_import::bundled::HOLIDAY_CN,
+            cityloop_cases::CaseConfig::default(),
+        )
+        .await
+        .unwrap();
+        let index = cityloop_api::areas::build_index(store.as_ref())
+            .await
+            .unwrap();
+        cases
+            .intake(
+                cityloop_cases::Intake {
+                    channel: cityloop_workflow::Channel::Hotline,
+                    category: cityloop_domain::CategoryCode::parse(
+                        cityloop_domain::CategoryKind::Matter,
+                        "06010",
+                    )
+                    .unwrap(),
+                    urgency: cityloop_workflow::Urgency::Normal,
+                    point: Some(cityloop_geo::LonLat::new(121.435, 31.247).unwrap()),
+                    area: None,
+                    address: None,
+                    description: "暴露垃圾".into(),
+                    reporter: None,
+                    reporter_contact: None,
+                },
+                &index,
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap()
+            .case
+            .id
+    });
+    let id = id.to_string();
+    let output = cityloop(
+        directory.path(),
+        &[
+            "cases",
+            "act",
+            &id,
+            "verify",
+            "--as",
+            "ops",
+            "--body",
+            "{\"note\":\"属实\"}",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("is now verified"),
+        "{}",
+        text(&output.stdout)
+    );
+    let output = cityloop(
+        directory.path(),
+        &["cases", "act", &id, "sign", "--as", "ops"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("verified"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = cityloop(directory.path(), &["cases", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["status"], "verified");
+    let output = cityloop(directory.path(), &["cases", "show", &id, "--json"]);
+    let case: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let kinds: Vec<&str> = case["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["created", "verified"]);
+}
