@@ -1,12 +1,15 @@
 //! The embedded backend of the cityloop store: one SQLite file in the data
 //! directory (bundled SQLite, no server).
 //!
-//! Key design decision: one connection behind a mutex, used from
-//! `spawn_blocking`. SQLite serialises writers anyway; one connection in WAL
-//! mode keeps every batch a single transaction and every read consistent
-//! without a pool. Foreign keys are switched on for every connection, so the
-//! database itself refuses dangling references, and each batch checks its
-//! references first to say *which* item is wrong.
+//! Key design decision: one writer thread owns the only write connection
+//! and commits queued writes in batches (group commit): each write runs in
+//! its own savepoint inside the batch's transaction, so a refused write
+//! undoes only itself, and its caller is answered only after the batch has
+//! committed. SQLite serialises writers anyway; batching turns many small
+//! commits into one. Reads run on a small pool of read-only connections (WAL
+//! lets them proceed during a write). Foreign keys are switched on, so the
+//! database itself refuses dangling references, and each batch item checks
+//! its references first to say *which* item is wrong.
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -19,7 +22,7 @@ use cityloop_store::{
     ResponsibilityQuery, Store, StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord,
     WriteSummary, page_limit,
 };
-use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -29,9 +32,110 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_cases.sql"),
 ];
 
+/// Write jobs queued for the writer thread before submitters wait.
+const WRITE_QUEUE_MAX: usize = 1024;
+/// Write jobs committed together in one transaction (group commit).
+const WRITE_BATCH_MAX: usize = 64;
+/// Read connections kept open for a file database.
+const READERS_MAX: usize = 4;
+
+type Finish = Box<dyn FnOnce(Option<String>) + Send>;
+
+enum Job {
+    /// Runs alone on the write connection, outside any batch (migrations,
+    /// reads of an in-memory database).
+    Raw(Box<dyn FnOnce(&mut Connection) + Send>),
+    /// Runs inside the current batch's transaction in its own savepoint;
+    /// returns what to do once the batch committed (or failed to).
+    Write {
+        run: Box<dyn FnOnce(&Connection) -> Finish + Send>,
+        fail: Box<dyn FnOnce(String) + Send>,
+    },
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
-    connection: Arc<Mutex<Connection>>,
+    jobs: tokio::sync::mpsc::Sender<Job>,
+    /// Read connections of a file database; `None` in memory, where reads
+    /// go to the writer.
+    readers: Option<Arc<Readers>>,
+}
+
+struct Readers {
+    path: std::path::PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn take(&self) -> StoreResult<Connection> {
+        if let Some(connection) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(connection);
+        }
+        let connection = Connection::open(&self.path).map_err(backend_error)?;
+        connection
+            .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")
+            .map_err(backend_error)?;
+        Ok(connection)
+    }
+
+    fn give_back(&self, connection: Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < READERS_MAX
+        {
+            idle.push(connection);
+        }
+    }
+}
+
+/// The writer thread: owns the write connection and commits queued write
+/// jobs in batches, each job in its own savepoint so one refusal does not
+/// undo the others. Replies are sent only after the batch committed.
+fn writer_loop(mut connection: Connection, mut jobs: tokio::sync::mpsc::Receiver<Job>) {
+    let mut pending: Option<Job> = None;
+    loop {
+        let job = match pending.take() {
+            Some(job) => job,
+            None => match jobs.blocking_recv() {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        let (first_run, first_fail) = match job {
+            Job::Raw(work) => {
+                work(&mut connection);
+                continue;
+            }
+            Job::Write { run, fail } => (run, fail),
+        };
+        let mut batch = vec![(first_run, first_fail)];
+        while batch.len() < WRITE_BATCH_MAX {
+            match jobs.try_recv() {
+                Ok(Job::Write { run, fail }) => batch.push((run, fail)),
+                Ok(raw) => {
+                    pending = Some(raw);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+            for (_, fail) in batch {
+                fail(error.to_string());
+            }
+            continue;
+        }
+        let finishers: Vec<Finish> = batch.into_iter().map(|(run, _)| run(&connection)).collect();
+        let commit_error = connection
+            .execute_batch("COMMIT")
+            .err()
+            .map(|error| error.to_string());
+        if commit_error.is_some() {
+            let _ = connection.execute_batch("ROLLBACK");
+        }
+        for finish in finishers {
+            finish(commit_error.clone());
+        }
+    }
 }
 
 fn backend_error(error: impl std::fmt::Display) -> StoreError {
@@ -51,15 +155,22 @@ impl SqliteStore {
     /// by [`Store::migrate`], which the binary calls on start.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         let connection = Connection::open(path).map_err(backend_error)?;
-        Self::configure(connection)
+        let readers = Readers {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+        };
+        Self::configure(connection, Some(Arc::new(readers)))
     }
 
     /// A private in-memory database, for tests and benchmarks.
     pub fn open_in_memory() -> StoreResult<SqliteStore> {
-        Self::configure(Connection::open_in_memory().map_err(backend_error)?)
+        Self::configure(Connection::open_in_memory().map_err(backend_error)?, None)
     }
 
-    fn configure(connection: Connection) -> StoreResult<SqliteStore> {
+    fn configure(
+        connection: Connection,
+        readers: Option<Arc<Readers>>,
+    ) -> StoreResult<SqliteStore> {
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
@@ -68,43 +179,103 @@ impl SqliteStore {
                  PRAGMA busy_timeout = 5000;",
             )
             .map_err(backend_error)?;
-        Ok(SqliteStore {
-            connection: Arc::new(Mutex::new(connection)),
-        })
+        let (jobs, queue) = tokio::sync::mpsc::channel(WRITE_QUEUE_MAX);
+        std::thread::Builder::new()
+            .name("cityloop-sqlite-writer".into())
+            .spawn(move || writer_loop(connection, queue))
+            .map_err(backend_error)?;
+        Ok(SqliteStore { jobs, readers })
     }
 
-    /// Runs `work` on the connection on a blocking thread.
+    /// Runs `work` alone on the write connection (migrations).
+    async fn raw<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job::Raw(Box::new(move |connection| {
+            let _ = reply.send(work(connection));
+        }));
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Backend("the sqlite writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the sqlite writer dropped a job".into()))?
+    }
+
+    /// Runs a read on a read connection (a blocking thread), or on the
+    /// writer for an in-memory database.
     async fn call<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let connection = Arc::clone(&self.connection);
+        let Some(readers) = self.readers.clone() else {
+            return self.raw(work).await;
+        };
         tokio::task::spawn_blocking(move || {
-            let mut guard = connection
-                .lock()
-                .map_err(|_| StoreError::Backend("sqlite connection lock poisoned".into()))?;
-            work(&mut guard)
+            let mut connection = readers.take()?;
+            let result = work(&mut connection);
+            readers.give_back(connection);
+            result
         })
         .await
         .map_err(backend_error)?
     }
 
-    /// Runs `work` in one immediate transaction; commits only on `Ok`.
+    /// Runs `work` atomically (a savepoint in the writer's current batch
+    /// transaction); the answer comes once the batch is committed, and an
+    /// `Err` leaves nothing of `work` behind.
     async fn write<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.call(move |connection| {
-            let transaction = connection
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(backend_error)?;
-            let value = work(&transaction)?;
-            transaction.commit().map_err(backend_error)?;
-            Ok(value)
-        })
-        .await
+        let (reply, answer) = tokio::sync::oneshot::channel::<StoreResult<T>>();
+        let reply = Arc::new(Mutex::new(Some(reply)));
+        let reply_on_failure = Arc::clone(&reply);
+        let run = Box::new(move |connection: &Connection| -> Finish {
+            let result = match connection.execute_batch("SAVEPOINT job") {
+                Ok(()) => {
+                    let result = work(connection);
+                    let end = if result.is_ok() {
+                        "RELEASE job"
+                    } else {
+                        "ROLLBACK TO job; RELEASE job"
+                    };
+                    match connection.execute_batch(end) {
+                        Ok(()) => result,
+                        Err(error) => Err(backend_error(error)),
+                    }
+                }
+                Err(error) => Err(backend_error(error)),
+            };
+            Box::new(move |commit_error: Option<String>| {
+                let outcome = match (result, commit_error) {
+                    (Ok(value), None) => Ok(value),
+                    (Ok(_), Some(error)) => Err(StoreError::Backend(format!("commit: {error}"))),
+                    (Err(error), _) => Err(error),
+                };
+                if let Some(reply) = reply.lock().ok().and_then(|mut r| r.take()) {
+                    let _ = reply.send(outcome);
+                }
+            })
+        });
+        let fail = Box::new(move |error: String| {
+            if let Some(reply) = reply_on_failure.lock().ok().and_then(|mut r| r.take()) {
+                let _ = reply.send(Err(StoreError::Backend(error)));
+            }
+        });
+        self.jobs
+            .send(Job::Write { run, fail })
+            .await
+            .map_err(|_| StoreError::Backend("the sqlite writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("the sqlite writer dropped a job".into()))?
     }
 }
 
@@ -726,7 +897,7 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> StoreResult<Vec<u32>> {
-        self.call(|connection| {
+        self.raw(|connection| {
             connection
                 .execute_batch(
                     "CREATE TABLE IF NOT EXISTS schema_migrations (
