@@ -192,6 +192,12 @@ impl CaseService {
         )
     }
 
+    /// Uses these daily working periods for every working-time clock.
+    pub fn with_shifts(mut self, shifts: Shifts) -> CaseService {
+        self.shifts = shifts;
+        self
+    }
+
     /// Names the account that performs automatic merges (an operator with
     /// the whole city in scope, so its actions show in the history).
     pub fn with_automation(mut self, user: User) -> CaseService {

@@ -16,6 +16,8 @@ pub struct RawConfig {
     pub database_url: Option<String>,
     pub listen: Option<String>,
     pub log_format: Option<String>,
+    /// Daily working periods for SLA clocks, e.g. "08:30-12:00,13:30-17:30".
+    pub shifts: Option<String>,
     #[serde(default)]
     pub limits: RawLimits,
 }
@@ -47,6 +49,9 @@ pub struct Overrides {
     /// Log format: text or json.
     #[arg(long, global = true, env = "CITYLOOP_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Daily working periods for SLA clocks, e.g. "08:30-12:00,13:30-17:30".
+    #[arg(long = "working-shifts", global = true, env = "CITYLOOP_SHIFTS")]
+    pub shifts: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,6 +71,7 @@ pub struct Settings {
     pub database_url: Option<String>,
     pub listen: SocketAddr,
     pub log_format: LogFormat,
+    pub shifts: cityloop_calendar::Shifts,
     pub limits: ApiLimits,
 }
 
@@ -118,6 +124,11 @@ impl Settings {
                 "database_url: only postgres:// URLs are supported; leave it unset for the embedded store"
             );
         }
+        let shifts = match overrides.shifts.clone().or(raw.shifts) {
+            Some(text) => cityloop_calendar::Shifts::parse(&text)
+                .map_err(|error| anyhow::anyhow!("shifts: {error}"))?,
+            None => cityloop_calendar::Shifts::default(),
+        };
         let defaults = ApiLimits::default();
         let limits = ApiLimits {
             body_bytes_max: raw.limits.body_bytes_max.unwrap_or(defaults.body_bytes_max),
@@ -141,6 +152,7 @@ impl Settings {
             database_url,
             listen,
             log_format,
+            shifts,
             limits,
         })
     }
@@ -159,13 +171,14 @@ impl Settings {
             ),
         };
         format!(
-            "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\n\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\n",
+            "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\nshifts = \"{}\"\n\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\n",
             display_path(&self.data_dir),
             self.listen,
             match self.log_format {
                 LogFormat::Text => "text",
                 LogFormat::Json => "json",
             },
+            self.shifts,
             self.limits.body_bytes_max,
             self.limits.rate_per_second,
             self.limits.rate_burst,

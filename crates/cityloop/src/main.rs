@@ -174,7 +174,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     calendar,
                     shifts,
                 },
-        } => sla_due(&start, &limit, calendar.as_deref(), shifts.as_deref()),
+        } => sla_due(
+            &start,
+            &limit,
+            calendar.as_deref(),
+            shifts.as_deref(),
+            &settings.shifts,
+        ),
         command => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -345,7 +351,8 @@ async fn app_state(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result
             .await
             .context(
                 "starting the case service (has the city been imported? `cityloop import city`)",
-            )?;
+            )?
+            .with_shifts(settings.shifts.clone());
     let state = AppState::new(
         Arc::new(cases),
         Arc::new(SystemClock),
@@ -628,6 +635,7 @@ fn sla_due(
     limit: &str,
     calendar_dir: Option<&Path>,
     shifts: Option<&str>,
+    configured_shifts: &cityloop_calendar::Shifts,
 ) -> anyhow::Result<()> {
     let start = chrono::DateTime::parse_from_rfc3339(start)
         .with_context(|| format!("--start: {start:?} is not an RFC 3339 instant"))?;
@@ -659,7 +667,7 @@ fn sla_due(
     let calendar = cityloop_calendar::HolidayCalendar::from_holiday_cn_json(&borrowed)?;
     let shifts = match shifts {
         Some(text) => cityloop_calendar::Shifts::parse(text).context("--shifts")?,
-        None => cityloop_calendar::Shifts::default(),
+        None => configured_shifts.clone(),
     };
     let working = cityloop_calendar::WorkingTime::new(&calendar, &shifts);
     let due = working.due(start, &limit)?;

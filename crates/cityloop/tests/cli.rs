@@ -155,6 +155,31 @@ fn sla_due_explains_a_deadline_on_the_working_calendar() {
     assert_eq!(due("5wd"), "2026-10-13T16:00:00+08:00");
     assert_eq!(due("4wh"), "2026-10-08T11:00:00+08:00");
     assert_eq!(due("2h"), "2026-09-30T18:00:00+08:00");
+    // Configured shifts (one period, 09:00–17:00) apply to the same question.
+    let output = cityloop(
+        directory.path(),
+        &[
+            "--working-shifts",
+            "09:00-17:00",
+            "sla",
+            "due",
+            "--start",
+            "2026-09-30T16:00:00+08:00",
+            "--limit",
+            "4wh",
+        ],
+    );
+    assert_eq!(text(&output.stdout).trim(), "2026-10-08T12:00:00+08:00");
+    let output = cityloop(
+        directory.path(),
+        &["--working-shifts", "17:00-09:00", "config", "show"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("shifts"),
+        "{}",
+        text(&output.stderr)
+    );
     let output = cityloop(
         directory.path(),
         &[
