@@ -126,8 +126,13 @@ fn fresh(at: std::time::Instant) -> bool {
     at.elapsed() < std::time::Duration::from_millis(REFERENCE_CACHE_TTL_MS)
 }
 
+/// Case ids reserved per store round trip.
+pub const CASE_ID_BLOCK: u32 = 32;
+
 pub struct CaseService {
     store: Arc<dyn Store>,
+    /// Case ids reserved but not yet used by this process.
+    ids: std::sync::Mutex<std::collections::VecDeque<i64>>,
     cache: ReferenceCache,
     calendar: HolidayCalendar,
     shifts: Shifts,
@@ -153,6 +158,7 @@ impl CaseService {
             config,
             automation: None,
             cache: ReferenceCache::default(),
+            ids: std::sync::Mutex::new(std::collections::VecDeque::new()),
         }
     }
 
@@ -267,7 +273,7 @@ impl CaseService {
             None => None,
         };
 
-        let id = self.store.allocate_case_id().await?;
+        let id = self.next_case_id().await?;
         let policy = self.policy();
         let context = SlaContext {
             working: self.working_time(),
@@ -343,6 +349,23 @@ impl CaseService {
             duplicate,
             merged_into,
         })
+    }
+
+    /// The next case id from this process's reserved block, reserving a new
+    /// block of [`CASE_ID_BLOCK`] when it runs out.
+    async fn next_case_id(&self) -> Result<i64, CaseError> {
+        if let Some(id) = self.ids.lock().ok().and_then(|mut ids| ids.pop_front()) {
+            return Ok(id);
+        }
+        let mut block: std::collections::VecDeque<i64> =
+            self.store.allocate_case_ids(CASE_ID_BLOCK).await?.into();
+        let id = block
+            .pop_front()
+            .ok_or_else(|| CaseError::Store(StoreError::Backend("empty id block".into())))?;
+        if let Ok(mut ids) = self.ids.lock() {
+            ids.extend(block);
+        }
+        Ok(id)
     }
 
     /// Forgets cached reference data (after the responsibility list or the

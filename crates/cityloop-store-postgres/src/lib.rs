@@ -1578,12 +1578,23 @@ impl Store for PostgresStore {
         Ok(revoked)
     }
 
-    async fn allocate_case_id(&self) -> StoreResult<i64> {
+    async fn allocate_case_ids(&self, count: u32) -> StoreResult<Vec<i64>> {
         let mut client = self.client().await?;
         let transaction = begin_write(&mut client).await?;
-        let row = query_one(&transaction, "SELECT nextval('case_ids')", &[]).await?;
+        let count = i64::from(count.max(1));
+        let rows = query(
+            &transaction,
+            "SELECT nextval('case_ids') FROM generate_series(1::BIGINT, $1::BIGINT)",
+            &[&count],
+        )
+        .await?;
         commit(transaction).await?;
-        column(&row, 0)
+        let mut ids = rows
+            .iter()
+            .map(|row| column(row, 0))
+            .collect::<StoreResult<Vec<i64>>>()?;
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     async fn insert_case(

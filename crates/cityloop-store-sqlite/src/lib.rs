@@ -238,16 +238,17 @@ impl SqliteStore {
         let reply = Arc::new(Mutex::new(Some(reply)));
         let reply_on_failure = Arc::clone(&reply);
         let run = Box::new(move |connection: &Connection| -> Finish {
-            let result = match connection.execute_batch("SAVEPOINT job") {
-                Ok(()) => {
+            let result = match exec(connection, "SAVEPOINT job", []) {
+                Ok(_) => {
                     let result = work(connection);
                     let end = if result.is_ok() {
-                        "RELEASE job"
+                        exec(connection, "RELEASE job", [])
                     } else {
-                        "ROLLBACK TO job; RELEASE job"
+                        exec(connection, "ROLLBACK TO job", [])
+                            .and_then(|_| exec(connection, "RELEASE job", []))
                     };
-                    match connection.execute_batch(end) {
-                        Ok(()) => result,
+                    match end {
+                        Ok(_) => result,
                         Err(error) => Err(backend_error(error)),
                     }
                 }
@@ -277,6 +278,16 @@ impl SqliteStore {
             .await
             .map_err(|_| StoreError::Backend("the sqlite writer dropped a job".into()))?
     }
+}
+
+/// Executes one statement through the connection's statement cache, so hot
+/// statements are parsed once.
+fn exec(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    connection.prepare_cached(sql)?.execute(params)
 }
 
 fn exists(transaction: &Connection, sql: &str, key: &str) -> StoreResult<bool> {
@@ -580,16 +591,19 @@ fn case_from_row(row: &rusqlite::Row<'_>) -> StoreResult<CaseRow> {
 }
 
 fn write_case_units(transaction: &Connection, case: &CaseRow) -> StoreResult<()> {
-    transaction
-        .execute("DELETE FROM case_units WHERE case_id = ?1", [case.id])
-        .map_err(backend_error)?;
+    exec(
+        transaction,
+        "DELETE FROM case_units WHERE case_id = ?1",
+        [case.id],
+    )
+    .map_err(backend_error)?;
     for unit in &case.units {
-        transaction
-            .execute(
-                "INSERT INTO case_units (case_id, department_id) VALUES (?1, ?2)",
-                params![case.id, unit.as_str()],
-            )
-            .map_err(backend_error)?;
+        exec(
+            transaction,
+            "INSERT INTO case_units (case_id, department_id) VALUES (?1, ?2)",
+            params![case.id, unit.as_str()],
+        )
+        .map_err(backend_error)?;
     }
     Ok(())
 }
@@ -661,9 +675,7 @@ fn write_timers(transaction: &Connection, case_id: i64, timers: &[TimerSpec]) ->
         .collect::<StoreResult<_>>()?;
     let (stale, missing) = cityloop_store::timer_changes(existing, timers);
     for id in stale {
-        transaction
-            .execute("DELETE FROM timers WHERE id = ?1", [id])
-            .map_err(backend_error)?;
+        exec(transaction, "DELETE FROM timers WHERE id = ?1", [id]).map_err(backend_error)?;
     }
     let mut statement = transaction
         .prepare_cached("INSERT INTO timers (case_id, stage, kind, due_at) VALUES (?1, ?2, ?3, ?4)")
@@ -926,12 +938,12 @@ impl Store for SqliteStore {
                 transaction.execute_batch(sql).map_err(|error| {
                     StoreError::Backend(format!("migration {version} failed: {error}"))
                 })?;
-                transaction
-                    .execute(
-                        "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                        params![version, timestamp(Utc::now())],
-                    )
-                    .map_err(backend_error)?;
+                exec(
+                    &transaction,
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                    params![version, timestamp(Utc::now())],
+                )
+                .map_err(backend_error)?;
                 transaction.commit().map_err(backend_error)?;
                 applied.push(version);
             }
@@ -1014,12 +1026,12 @@ impl Store for SqliteStore {
     async fn set_area_shapes(&self, shapes: Vec<(AreaCode, String)>) -> StoreResult<u64> {
         self.write(move |transaction| {
             for (index, (code, geojson)) in shapes.iter().enumerate() {
-                let changed = transaction
-                    .execute(
-                        "UPDATE areas SET shape = ?2 WHERE code = ?1",
-                        params![code.as_str(), geojson],
-                    )
-                    .map_err(backend_error)?;
+                let changed = exec(
+                    transaction,
+                    "UPDATE areas SET shape = ?2 WHERE code = ?1",
+                    params![code.as_str(), geojson],
+                )
+                .map_err(backend_error)?;
                 if changed == 0 {
                     return Err(StoreError::Invalid {
                         index,
@@ -1140,32 +1152,32 @@ impl Store for SqliteStore {
                     "SELECT 1 FROM departments WHERE id = ?1",
                     department.id.as_str(),
                 )?;
-                transaction
-                    .execute(
-                        "INSERT INTO departments (id, name, kind, phone) VALUES (?1, ?2, ?3, ?4)
+                exec(
+                    transaction,
+                    "INSERT INTO departments (id, name, kind, phone) VALUES (?1, ?2, ?3, ?4)
                          ON CONFLICT (id) DO UPDATE SET
                            name = excluded.name, kind = excluded.kind, phone = excluded.phone",
-                        params![
-                            department.id.as_str(),
-                            department.name,
-                            department.kind.as_str(),
-                            department.phone
-                        ],
-                    )
-                    .map_err(backend_error)?;
-                transaction
-                    .execute(
-                        "DELETE FROM department_areas WHERE department_id = ?1",
-                        [department.id.as_str()],
-                    )
-                    .map_err(backend_error)?;
+                    params![
+                        department.id.as_str(),
+                        department.name,
+                        department.kind.as_str(),
+                        department.phone
+                    ],
+                )
+                .map_err(backend_error)?;
+                exec(
+                    transaction,
+                    "DELETE FROM department_areas WHERE department_id = ?1",
+                    [department.id.as_str()],
+                )
+                .map_err(backend_error)?;
                 for area in &department.areas {
-                    transaction
-                        .execute(
-                            "INSERT INTO department_areas (department_id, area_code) VALUES (?1, ?2)",
-                            params![department.id.as_str(), area.as_str()],
-                        )
-                        .map_err(backend_error)?;
+                    exec(
+                        transaction,
+                        "INSERT INTO department_areas (department_id, area_code) VALUES (?1, ?2)",
+                        params![department.id.as_str(), area.as_str()],
+                    )
+                    .map_err(backend_error)?;
                 }
                 if existed {
                     summary.updated += 1;
@@ -1333,20 +1345,20 @@ impl Store for SqliteStore {
                     .optional()
                     .map_err(backend_error)?
                     .is_some();
-                transaction
-                    .execute(
-                        "INSERT INTO responsibilities (category, area_code, department_id, basis)
+                exec(
+                    transaction,
+                    "INSERT INTO responsibilities (category, area_code, department_id, basis)
                          VALUES (?1, ?2, ?3, ?4)
                          ON CONFLICT (category, area_code) DO UPDATE SET
                            department_id = excluded.department_id, basis = excluded.basis",
-                        params![
-                            selector,
-                            row.area.as_str(),
-                            row.department.as_str(),
-                            row.basis
-                        ],
-                    )
-                    .map_err(backend_error)?;
+                    params![
+                        selector,
+                        row.area.as_str(),
+                        row.department.as_str(),
+                        row.basis
+                    ],
+                )
+                .map_err(backend_error)?;
                 if existed {
                     summary.updated += 1;
                 } else {
@@ -1407,12 +1419,12 @@ impl Store for SqliteStore {
     async fn delete_responsibility(&self, category: &str, area: &AreaCode) -> StoreResult<()> {
         let (category, area) = (category.to_owned(), area.as_str().to_owned());
         self.write(move |transaction| {
-            let deleted = transaction
-                .execute(
-                    "DELETE FROM responsibilities WHERE category = ?1 AND area_code = ?2",
-                    params![category, area],
-                )
-                .map_err(backend_error)?;
+            let deleted = exec(
+                transaction,
+                "DELETE FROM responsibilities WHERE category = ?1 AND area_code = ?2",
+                params![category, area],
+            )
+            .map_err(backend_error)?;
             if deleted == 0 {
                 return Err(StoreError::NotFound {
                     what: format!("responsibility for {category} at {area}"),
@@ -1456,8 +1468,7 @@ impl Store for SqliteStore {
                     });
                 }
             }
-            transaction
-                .execute(
+            exec(transaction,
                     "INSERT INTO users (username, display_name, role, department_id, phone, password_hash)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![
@@ -1472,8 +1483,7 @@ impl Store for SqliteStore {
                 .map_err(backend_error)?;
             let id = transaction.last_insert_rowid();
             for area in &user.areas {
-                transaction
-                    .execute(
+                exec(transaction,
                         "INSERT INTO user_areas (user_id, area_code) VALUES (?1, ?2)",
                         params![id, area.as_str()],
                     )
@@ -1546,19 +1556,19 @@ impl Store for SqliteStore {
 
     async fn create_token(&self, token: TokenRecord) -> StoreResult<()> {
         self.write(move |transaction| {
-            transaction
-                .execute(
-                    "INSERT INTO api_tokens (token_sha256, user_id, label, created_at, expires_at)
+            exec(
+                transaction,
+                "INSERT INTO api_tokens (token_sha256, user_id, label, created_at, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        token.token_sha256,
-                        token.user.0,
-                        token.label,
-                        timestamp(token.created_at),
-                        token.expires_at.map(timestamp)
-                    ],
-                )
-                .map_err(backend_error)?;
+                params![
+                    token.token_sha256,
+                    token.user.0,
+                    token.label,
+                    timestamp(token.created_at),
+                    token.expires_at.map(timestamp)
+                ],
+            )
+            .map_err(backend_error)?;
             Ok(())
         })
         .await
@@ -1589,23 +1599,31 @@ impl Store for SqliteStore {
 
     async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64> {
         self.write(move |transaction| {
-            transaction
-                .execute(
-                    "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-                    params![user.0, timestamp(Utc::now())],
-                )
-                .map(|n| n as u64)
-                .map_err(backend_error)
+            exec(
+                transaction,
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+                params![user.0, timestamp(Utc::now())],
+            )
+            .map(|n| n as u64)
+            .map_err(backend_error)
         })
         .await
     }
 
-    async fn allocate_case_id(&self) -> StoreResult<i64> {
-        self.write(|transaction| {
-            transaction
-                .execute("INSERT INTO case_ids DEFAULT VALUES", [])
-                .map_err(backend_error)?;
-            Ok(transaction.last_insert_rowid())
+    async fn allocate_case_ids(&self, count: u32) -> StoreResult<Vec<i64>> {
+        self.write(move |transaction| {
+            exec(transaction, "INSERT INTO case_ids DEFAULT VALUES", []).map_err(backend_error)?;
+            let first = transaction.last_insert_rowid();
+            // AUTOINCREMENT continues after sqlite_sequence: reserve the
+            // rest of the block there, and keep the table itself empty.
+            exec(
+                transaction,
+                "UPDATE sqlite_sequence SET seq = seq + ?1 WHERE name = 'case_ids'",
+                [i64::from(count.max(1)) - 1],
+            )
+            .map_err(backend_error)?;
+            exec(transaction, "DELETE FROM case_ids", []).map_err(backend_error)?;
+            Ok((first..first + i64::from(count.max(1))).collect())
         })
         .await
     }
@@ -1626,9 +1644,12 @@ impl Store for SqliteStore {
                     what: format!("case {}", case.id),
                 });
             }
-            transaction
-                .execute(CASE_INSERT, params_from_iter(case_values(&case)))
-                .map_err(backend_error)?;
+            exec(
+                transaction,
+                CASE_INSERT,
+                params_from_iter(case_values(&case)),
+            )
+            .map_err(backend_error)?;
             write_case_units(transaction, &case)?;
             write_events(transaction, &events)?;
             write_timers(transaction, case.id, &timers)
@@ -1647,22 +1668,21 @@ impl Store for SqliteStore {
         self.write(move |transaction| {
             let mut values = case_values(&case);
             values.push(rusqlite::types::Value::Integer(expected_version as i64));
-            let changed = transaction
-                .execute(CASE_UPDATE, params_from_iter(values))
-                .map_err(backend_error)?;
+            let changed =
+                exec(transaction, CASE_UPDATE, params_from_iter(values)).map_err(backend_error)?;
             if changed == 0 {
                 return Err(StoreError::Conflict {
                     what: format!("a newer version of case {}", case.id),
                 });
             }
             if let Some(timer) = fired_timer {
-                let fired = transaction
-                    .execute(
-                        "UPDATE timers SET fired_at = ?3
+                let fired = exec(
+                    transaction,
+                    "UPDATE timers SET fired_at = ?3
                          WHERE id = ?1 AND case_id = ?2 AND fired_at IS NULL",
-                        params![timer, case.id, timestamp(case.updated_at)],
-                    )
-                    .map_err(backend_error)?;
+                    params![timer, case.id, timestamp(case.updated_at)],
+                )
+                .map_err(backend_error)?;
                 if fired == 0 {
                     return Err(StoreError::Conflict {
                         what: format!("firing of timer {timer}"),
@@ -1843,13 +1863,13 @@ impl Store for SqliteStore {
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.write(move |transaction| {
-            transaction
-                .execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+            exec(
+                transaction,
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    params![key, value],
-                )
-                .map_err(backend_error)?;
+                params![key, value],
+            )
+            .map_err(backend_error)?;
             Ok(())
         })
         .await
@@ -1874,16 +1894,15 @@ pub fn baseline_raw_inserts(path: &Path, rows: u64) -> StoreResult<std::time::Du
     let started = std::time::Instant::now();
     for n in 0..rows {
         let transaction = connection.unchecked_transaction().map_err(backend_error)?;
-        transaction
-            .execute(
-                "INSERT INTO raw_cases (category, area_path, lon, lat, description, created_at)
+        exec(
+            &transaction,
+            "INSERT INTO raw_cases (category, area_path, lon, lat, description, created_at)
                  VALUES ('06010', '/310000/310107/', ?1, 31.247, '暴露垃圾', ?2)",
-                params![121.4 + n as f64 * 1e-6, timestamp(Utc::now())],
-            )
-            .map_err(backend_error)?;
+            params![121.4 + n as f64 * 1e-6, timestamp(Utc::now())],
+        )
+        .map_err(backend_error)?;
         let id = transaction.last_insert_rowid();
-        transaction
-            .execute(
+        exec(&transaction,
                 "INSERT INTO raw_events (case_id, seq, payload) VALUES (?1, 1, '{\"kind\":\"created\"}')",
                 [id],
             )

@@ -35,7 +35,8 @@ macro_rules! conformance_suite {
             case_append_checks_the_version_and_changes_nothing_on_conflict,
             case_history_is_append_only,
             timers_are_claimed_once_and_fire_once,
-            lapsed_timer_claims_are_reclaimed
+            lapsed_timer_claims_are_reclaimed,
+            case_ids_come_in_blocks_and_never_repeat
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -925,4 +926,24 @@ pub async fn lapsed_timer_claims_are_reclaimed(store: &dyn Store) {
     assert_eq!(reclaimed.len(), 1);
     assert_eq!(reclaimed[0].id, claimed[0].id);
     assert_eq!(reclaimed[0].case_id, case.id);
+}
+
+pub async fn case_ids_come_in_blocks_and_never_repeat(store: &dyn Store) {
+    store.migrate().await.unwrap();
+    let block = store.allocate_case_ids(5).await.unwrap();
+    assert_eq!(block.len(), 5);
+    assert!(block.windows(2).all(|w| w[0] < w[1]), "{block:?}");
+    let single = store.allocate_case_id().await.unwrap();
+    let next = store.allocate_case_ids(3).await.unwrap();
+    let mut all: Vec<i64> = block
+        .iter()
+        .chain([&single])
+        .chain(next.iter())
+        .copied()
+        .collect();
+    assert!(single > *block.last().unwrap());
+    assert!(next[0] > single);
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 9, "no id is handed out twice");
 }

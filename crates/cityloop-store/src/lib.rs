@@ -307,8 +307,17 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64>;
 
     // --- cases ---------------------------------------------------------------
-    /// Reserves a new case id (ids may have gaps).
-    async fn allocate_case_id(&self) -> StoreResult<i64>;
+    /// Reserves `count` new case ids, ascending (ids may have gaps: a
+    /// process that stops leaves its unused ones unused).
+    async fn allocate_case_ids(&self, count: u32) -> StoreResult<Vec<i64>>;
+
+    /// Reserves one new case id.
+    async fn allocate_case_id(&self) -> StoreResult<i64> {
+        self.allocate_case_ids(1)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Backend("no case id was allocated".into()))
+    }
     /// Writes a new case: its summary, its first events and its timers, in
     /// one transaction. `Conflict` if the id exists.
     async fn insert_case(
