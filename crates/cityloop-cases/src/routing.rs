@@ -63,8 +63,8 @@ pub async fn locate(
                 });
             };
             let near_boundary = index
-                .distance_to_boundary_m(finest.as_str(), point)
-                .is_some_and(|d| d < boundary_flag_m);
+                .is_near_boundary(finest.as_str(), point, boundary_flag_m)
+                .unwrap_or(false);
             let path = store.area_path(&finest).await?;
             Ok(Located {
                 path: path.into_iter().map(|a| a.code).collect(),

@@ -437,8 +437,8 @@ impl CaseService {
             if let Some((_, path)) = cached {
                 let near_boundary = point.is_some_and(|p| {
                     index
-                        .distance_to_boundary_m(finest.as_str(), p)
-                        .is_some_and(|d| d < self.config.boundary_flag_m)
+                        .is_near_boundary(finest.as_str(), p, self.config.boundary_flag_m)
+                        .unwrap_or(false)
                 });
                 return Ok(routing::Located {
                     path,

@@ -192,6 +192,50 @@ impl AreaIndex {
     }
 }
 
+impl AreaIndex {
+    /// True when `p` lies within `distance_m` metres of the area's boundary:
+    /// the same answer as comparing [`AreaIndex::distance_to_boundary_m`]
+    /// with `distance_m`, but edges whose bounding box is farther than
+    /// `distance_m` from `p` are skipped without measuring them, so a point
+    /// deep inside a district with thousands of edges costs comparisons
+    /// only. `None` if the code is unknown or `p` is not finite.
+    pub fn is_near_boundary(&self, code: &str, p: LonLat, distance_m: f64) -> Option<bool> {
+        let area = self.get(code)?;
+        if !(p.lon.is_finite() && p.lat.is_finite() && distance_m.is_finite()) {
+            return None;
+        }
+        let ky = EARTH_RADIUS_M.to_radians();
+        let kx = ky * p.lat.to_radians().cos();
+        if kx <= 0.0 {
+            return self
+                .distance_to_boundary_m(code, p)
+                .map(|d| d <= distance_m);
+        }
+        // A box around p, padded by 1 % for the projection's error.
+        let (dlon, dlat) = (distance_m * 1.01 / kx, distance_m * 1.01 / ky);
+        let (west, east, south, north) = (p.lon - dlon, p.lon + dlon, p.lat - dlat, p.lat + dlat);
+        for poly in &area.shape.0 {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for w in ring.0.windows(2) {
+                    let (a, b) = (w[0], w[1]);
+                    if a.x.max(b.x) < west
+                        || a.x.min(b.x) > east
+                        || a.y.max(b.y) < south
+                        || a.y.min(b.y) > north
+                    {
+                        continue;
+                    }
+                    let project = |c: geo::Coord<f64>| ((c.x - p.lon) * kx, (c.y - p.lat) * ky);
+                    if origin_to_segment(project(a), project(b)) <= distance_m {
+                        return Some(true);
+                    }
+                }
+            }
+        }
+        Some(false)
+    }
+}
+
 /// Bounding rectangle of a polygon's exterior, or `None` if it is empty or has
 /// a non-finite coordinate anywhere (which would poison the R-tree).
 fn finite_envelope(poly: &Polygon<f64>) -> Option<([f64; 2], [f64; 2])> {

@@ -191,6 +191,23 @@ proptest! {
         let _ = INDEX.distance_to_boundary_m("310100", p);
     }
 
+    /// The fast near-boundary test agrees with the measured distance
+    /// (away from the threshold itself, where rounding may differ).
+    #[test]
+    fn near_boundary_agrees_with_the_distance(
+        lon in 121.30..121.60f64,
+        lat in 31.15..31.35f64,
+        within_m in 1.0..2000.0f64,
+        district in prop::sample::select(vec!["310101", "310107", "310115", "310104"]),
+    ) {
+        let p = LonLat::new(lon, lat).unwrap();
+        let distance = INDEX.distance_to_boundary_m(district, p).unwrap();
+        let near = INDEX.is_near_boundary(district, p, within_m).unwrap();
+        if (distance - within_m).abs() > 0.01 * within_m {
+            prop_assert_eq!(near, distance <= within_m, "{} d={} within={}", p, distance, within_m);
+        }
+    }
+
     #[test]
     fn at_most_one_district_off_the_boundary(lon in 120.85..122.2f64, lat in 30.68..31.88f64) {
         let p = LonLat::new(lon, lat).unwrap();
