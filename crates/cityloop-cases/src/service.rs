@@ -320,7 +320,12 @@ impl CaseService {
             routed_department: routing.department.clone(),
         };
         let row = summarise(row, &state);
-        let events = event_rows(id, 0, &[created], &Actor::from_reporter(intake.reporter));
+        let events = event_rows(
+            id,
+            0,
+            &[created],
+            &reporter_actor(intake.channel, intake.reporter),
+        );
         self.store
             .insert_case(row.clone(), events, timer_specs(&state))
             .await?;
@@ -747,20 +752,21 @@ async fn ensure_automation_user(store: &dyn Store) -> Result<User, CaseError> {
     }
 }
 
-trait FromReporter {
-    fn from_reporter(reporter: Option<UserId>) -> Actor;
-}
-
-impl FromReporter for Actor {
-    /// The actor recorded on a `Created` event: the reporter, or the system
-    /// for sensors and other machines.
-    fn from_reporter(reporter: Option<UserId>) -> Actor {
-        Actor {
-            user: reporter,
-            role: Role::Citizen,
-            department: None,
-            areas: Vec::new(),
-        }
+/// The actor recorded on a `created` event, by channel: the reporting
+/// citizen or inspector, the dispatcher who took a hotline call or a
+/// referral, or the system for sensors and video analytics.
+fn reporter_actor(channel: Channel, reporter: Option<UserId>) -> Actor {
+    let role = match channel {
+        Channel::CitizenWeb | Channel::CitizenApp | Channel::Open311 => Role::Citizen,
+        Channel::Inspector => Role::Supervisor,
+        Channel::Hotline | Channel::Referral | Channel::Assignment => Role::Operator,
+        Channel::Sensor | Channel::Video => return Actor::system(),
+    };
+    Actor {
+        user: reporter,
+        role,
+        department: None,
+        areas: Vec::new(),
     }
 }
 
