@@ -296,6 +296,7 @@ pub async fn put_area_shape(
         .set_area_shapes(vec![(code, geometry_value.to_string())])
         .await?;
     state.reload_index().await?;
+    state.cases().invalidate_reference_cache();
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

@@ -141,6 +141,7 @@ pub async fn put_responsibility(
         .store()
         .upsert_responsibilities(vec![row.clone()])
         .await?;
+    state.cases().invalidate_reference_cache();
     tracing::info!(category = %row.category, area = %row.area, department = %row.department,
         by = %caller.0.id, "responsibility set");
     Ok(Json(row.into()))
@@ -170,6 +171,7 @@ pub async fn delete_responsibility(
         .store()
         .delete_responsibility(&selector.to_string(), &area)
         .await?;
+    state.cases().invalidate_reference_cache();
     Ok(StatusCode::NO_CONTENT)
 }
 

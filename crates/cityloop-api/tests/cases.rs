@@ -727,3 +727,32 @@ async fn metrics_count_the_walked_cases_by_department() {
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }
+
+#[tokio::test]
+async fn a_changed_responsibility_list_routes_the_next_case_at_once() {
+    let app = TestApp::spawn().await;
+    // 徐汇区 (310104) has no demo responsibility list: no one is configured.
+    let xuhui = (121.4370, 31.1880);
+    let first = report(&app, "citizen", "06010", xuhui).await;
+    assert_eq!(first["case"]["area_path"], json!(["310000", "310104"]));
+    assert!(first["routed_department"].is_null(), "{first}");
+    let (status, _) = app
+        .call(
+            "PUT",
+            "/api/v1/responsibilities",
+            Some("admin"),
+            Some(json!({
+            "category": "class:06", "area_code": "310104", "department": "310107-lhsr"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, resolved) = app
+        .get(
+            "/api/v1/responsibilities/resolve?category=06010&area_code=310104",
+            Some("admin"),
+        )
+        .await;
+    assert_eq!(resolved["department"]["id"], "310107-lhsr", "{resolved}");
+    let second = report(&app, "citizen", "06010", (xuhui.0 + 0.01, xuhui.1)).await;
+    assert_eq!(second["routed_department"], "310107-lhsr", "{second}");
+}
