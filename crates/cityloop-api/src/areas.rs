@@ -9,8 +9,8 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use cityloop_domain::{Area, AreaCode, AreaLevel};
-use cityloop_geo::{AreaIndex, Crs, IndexedArea, LonLat};
-use cityloop_store::{AreaQuery, AreaRecord, Store, StoreError};
+use cityloop_geo::{Crs, LonLat};
+use cityloop_store::{AreaQuery, AreaRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -26,33 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/locate", get(locate))
 }
 
-/// Builds the point → area index from every stored boundary.
-pub async fn build_index(store: &dyn Store) -> Result<AreaIndex, StoreError> {
-    let shapes = store.area_shapes().await?;
-    let mut indexed = Vec::with_capacity(shapes.len());
-    for shape in shapes {
-        let value: serde_json::Value = serde_json::from_str(&shape.geojson).map_err(|error| {
-            StoreError::Backend(format!(
-                "stored shape of {} is not JSON: {error}",
-                shape.code
-            ))
-        })?;
-        let geometry = cityloop_geo::parse_geometry(&value).map_err(|error| {
-            StoreError::Backend(format!(
-                "stored shape of {} is invalid: {error}",
-                shape.code
-            ))
-        })?;
-        indexed.push(IndexedArea {
-            code: shape.code.as_str().to_owned(),
-            rank: shape.level.rank(),
-            shape: geometry,
-        });
-    }
-    Ok(AreaIndex::new(indexed))
-}
-
-pub use cityloop_cases::locate_point;
+pub use cityloop_cases::{build_index, locate_point};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AreaDto {
@@ -300,6 +274,31 @@ pub async fn put_area_shape(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
+/// The datum of request coordinates; WGS-84 when absent. Errors name `crs`.
+pub fn parse_crs(text: Option<&str>) -> ApiResult<Crs> {
+    text.unwrap_or("wgs84")
+        .parse()
+        .map_err(|error: cityloop_geo::GeoError| Problem::invalid("crs", error.to_string()))
+}
+
+/// A request's coordinates; the error names `lon` or `lat`, whichever is bad.
+pub fn parse_lonlat(lon: f64, lat: f64) -> ApiResult<LonLat> {
+    LonLat::new(lon, lat).map_err(|error| {
+        let field = match &error {
+            cityloop_geo::GeoError::NotFinite { field, .. }
+            | cityloop_geo::GeoError::OutOfRange { field, .. } => *field,
+            _ => "lon",
+        };
+        Problem::invalid(field, error.to_string())
+    })
+}
+
+/// A request's point in any datum, converted to WGS-84.
+pub fn parse_point(lon: f64, lat: f64, crs: Option<&str>) -> ApiResult<LonLat> {
+    let crs = parse_crs(crs)?;
+    Ok(cityloop_geo::to_wgs84(crs, parse_lonlat(lon, lat)?))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct LocateQuery {
@@ -335,20 +334,8 @@ pub async fn locate(
     State(state): State<AppState>,
     Query(query): Query<LocateQuery>,
 ) -> ApiResult<Json<LocateResponse>> {
-    let crs: Crs = match query.crs.as_deref() {
-        Some(text) => text
-            .parse()
-            .map_err(|error: cityloop_geo::GeoError| Problem::invalid("crs", error.to_string()))?,
-        None => Crs::Wgs84,
-    };
-    let input = LonLat::new(query.lon, query.lat).map_err(|error| {
-        let field = match &error {
-            cityloop_geo::GeoError::NotFinite { field, .. }
-            | cityloop_geo::GeoError::OutOfRange { field, .. } => field,
-            _ => &"lon",
-        };
-        Problem::invalid(*field, error.to_string())
-    })?;
+    let crs = parse_crs(query.crs.as_deref())?;
+    let input = parse_lonlat(query.lon, query.lat)?;
     let wgs84 = cityloop_geo::to_wgs84(crs, input);
     let path = locate_point(state.store(), &state.index(), wgs84).await?;
     Ok(Json(LocateResponse {

@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 use cityloop_cases::policy::{RuleJson, SLA_RULES_SETTING, policy_from_json, policy_to_json};
 use cityloop_cases::{CaseError, Intake};
 use cityloop_domain::{AreaCode, CategoryCode, Role, User, UserId, mask_contact};
-use cityloop_geo::{Crs, LonLat};
 use cityloop_store::{CaseQuery, CaseRow};
 use cityloop_workflow::{Actor, Channel, Refusal, Urgency, allowed_actions_for};
 use serde::{Deserialize, Serialize};
@@ -250,27 +249,12 @@ pub async fn create_case(
         Some(text) => Urgency::parse(text).map_err(|e| Problem::invalid("urgency", e.message))?,
         None => Urgency::Normal,
     };
-    let point =
-        match (body.lon, body.lat) {
-            (Some(lon), Some(lat)) => {
-                let crs: Crs =
-                    body.crs.as_deref().unwrap_or("wgs84").parse().map_err(
-                        |e: cityloop_geo::GeoError| Problem::invalid("crs", e.to_string()),
-                    )?;
-                let point = LonLat::new(lon, lat).map_err(|error| {
-                    let field = match &error {
-                        cityloop_geo::GeoError::NotFinite { field, .. }
-                        | cityloop_geo::GeoError::OutOfRange { field, .. } => field,
-                        _ => &"lon",
-                    };
-                    Problem::invalid(*field, error.to_string())
-                })?;
-                Some(cityloop_geo::to_wgs84(crs, point))
-            }
-            (None, None) => None,
-            (Some(_), None) => return Err(Problem::invalid("lat", "give lat with lon")),
-            (None, Some(_)) => return Err(Problem::invalid("lon", "give lon with lat")),
-        };
+    let point = match (body.lon, body.lat) {
+        (Some(lon), Some(lat)) => Some(crate::areas::parse_point(lon, lat, body.crs.as_deref())?),
+        (None, None) => None,
+        (Some(_), None) => return Err(Problem::invalid("lat", "give lat with lon")),
+        (None, Some(_)) => return Err(Problem::invalid("lon", "give lon with lat")),
+    };
     let area = body
         .area_code
         .as_deref()

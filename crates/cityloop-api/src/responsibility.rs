@@ -13,7 +13,6 @@ use axum::routing::get;
 use cityloop_domain::{
     AreaCode, CategoryCode, CategorySelector, DepartmentId, Responsibility, resolve_responsibility,
 };
-use cityloop_geo::{Crs, LonLat};
 use cityloop_store::ResponsibilityQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -226,40 +225,29 @@ pub async fn resolve(
             format!("category {category} is not in the catalogue"),
         ));
     }
-    let path =
-        match (&query.area_code, query.lon, query.lat) {
-            (Some(code), None, None) => {
-                let code = area_param("area_code", code)?;
-                let path = state.store().area_path(&code).await?;
-                if path.is_empty() {
-                    return Err(Problem::invalid(
-                        "area_code",
-                        format!("area {code} does not exist"),
-                    ));
-                }
-                path
-            }
-            (None, Some(lon), Some(lat)) => {
-                let crs: Crs =
-                    query.crs.as_deref().unwrap_or("wgs84").parse().map_err(
-                        |e: cityloop_geo::GeoError| Problem::invalid("crs", e.to_string()),
-                    )?;
-                let point =
-                    LonLat::new(lon, lat).map_err(|e| Problem::invalid("lon", e.to_string()))?;
-                locate_point(
-                    state.store(),
-                    &state.index(),
-                    cityloop_geo::to_wgs84(crs, point),
-                )
-                .await?
-            }
-            _ => {
+    let path = match (&query.area_code, query.lon, query.lat) {
+        (Some(code), None, None) => {
+            let code = area_param("area_code", code)?;
+            let path = state.store().area_path(&code).await?;
+            if path.is_empty() {
                 return Err(Problem::invalid(
                     "area_code",
-                    "give either area_code or both lon and lat",
+                    format!("area {code} does not exist"),
                 ));
             }
-        };
+            path
+        }
+        (None, Some(lon), Some(lat)) => {
+            let point = crate::areas::parse_point(lon, lat, query.crs.as_deref())?;
+            locate_point(state.store(), &state.index(), point).await?
+        }
+        _ => {
+            return Err(Problem::invalid(
+                "area_code",
+                "give either area_code or both lon and lat",
+            ));
+        }
+    };
     let codes: Vec<AreaCode> = path.iter().map(|a| a.code.clone()).collect();
     let rows = state.store().responsibilities_at(&codes).await?;
     let rule = resolve_responsibility(&category, &codes, &rows).cloned();

@@ -13,5 +13,5 @@ pub mod policy;
 pub mod routing;
 pub mod service;
 
-pub use routing::{Located, Routing, locate_point};
+pub use routing::{Located, Routing, build_index, locate_point};
 pub use service::{CaseConfig, CaseError, CaseService, Duplicate, Intake, IntakeOutcome};

@@ -10,6 +10,25 @@ use cityloop_domain::{
 use cityloop_geo::{AreaIndex, LonLat};
 use cityloop_store::{Store, StoreError};
 
+/// Builds the point → area index from every stored boundary.
+pub async fn build_index(store: &dyn Store) -> Result<AreaIndex, StoreError> {
+    let shapes = store.area_shapes().await?;
+    let mut indexed = Vec::with_capacity(shapes.len());
+    for shape in shapes {
+        let invalid =
+            |why: String| StoreError::Backend(format!("stored shape of {}: {why}", shape.code));
+        let value: serde_json::Value =
+            serde_json::from_str(&shape.geojson).map_err(|e| invalid(e.to_string()))?;
+        let geometry = cityloop_geo::parse_geometry(&value).map_err(|e| invalid(e.to_string()))?;
+        indexed.push(cityloop_geo::IndexedArea {
+            code: shape.code.as_str().to_owned(),
+            rank: shape.level.rank(),
+            shape: geometry,
+        });
+    }
+    Ok(AreaIndex::new(indexed))
+}
+
 /// The area path (city first) of the finest area containing `point`, down
 /// to the finest level that has boundaries; empty if none contains it.
 pub async fn locate_point(

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cityloop_cases::{CaseConfig, CaseService, Intake};
 use cityloop_domain::{CategoryCode, CategoryKind};
-use cityloop_geo::{AreaIndex, IndexedArea, LonLat};
+use cityloop_geo::{AreaIndex, LonLat};
 use cityloop_import::{Silent, bundled};
 use cityloop_store::Store;
 use cityloop_workflow::{Channel, SlaPolicy, SlaRule, Stage, Urgency};
@@ -27,13 +27,7 @@ fn ten_minute_policy() -> SlaPolicy {
 }
 
 async fn index(store: &dyn Store) -> AreaIndex {
-    let shapes = store.area_shapes().await.unwrap();
-    AreaIndex::new(shapes.into_iter().map(|shape| IndexedArea {
-        code: shape.code.as_str().to_owned(),
-        rank: shape.level.rank(),
-        shape:
-            cityloop_geo::parse_geometry(&serde_json::from_str(&shape.geojson).unwrap()).unwrap(),
-    }))
+    cityloop_cases::build_index(store).await.unwrap()
 }
 
 async fn service(store: Arc<dyn Store>) -> CaseService {
