@@ -316,29 +316,25 @@ pub struct CasePage {
     pub total: u64,
 }
 
-/// The base query of what a user may see.
-fn visible_to(user: &User) -> CaseQuery {
-    match user.role {
-        Role::Admin | Role::Auditor => CaseQuery::default(),
+/// The base query of what a user may see; `None` when they may see no case
+/// (a handler without a department).
+fn visible_to(user: &User) -> Option<CaseQuery> {
+    let base = CaseQuery::default();
+    Some(match user.role {
+        Role::Admin | Role::Auditor => base,
         Role::Operator | Role::Supervisor => CaseQuery {
             within: user.areas.clone(),
-            ..CaseQuery::default()
+            ..base
         },
         Role::Handler | Role::DeptLead => CaseQuery {
-            unit: user.department.clone(),
-            // A user without a department sees nothing.
-            statuses: if user.department.is_none() {
-                vec!["-".into()]
-            } else {
-                Vec::new()
-            },
-            ..CaseQuery::default()
+            unit: Some(user.department.clone()?),
+            ..base
         },
         Role::Citizen => CaseQuery {
             reporter: Some(user.id),
-            ..CaseQuery::default()
+            ..base
         },
-    }
+    })
 }
 
 fn split_list(text: Option<&str>) -> Vec<String> {
@@ -363,26 +359,26 @@ pub async fn list_cases(
     caller: Caller,
     Query(query): Query<CaseListQuery>,
 ) -> ApiResult<Json<CasePage>> {
-    let mut filter = visible_to(&caller.0);
-    let statuses = split_list(query.status.as_deref());
-    if !statuses.is_empty() && filter.statuses.is_empty() {
-        filter.statuses = statuses;
-    }
+    let empty = || {
+        Json(CasePage {
+            items: Vec::new(),
+            total: 0,
+        })
+    };
+    let Some(mut filter) = visible_to(&caller.0) else {
+        return Ok(empty());
+    };
+    filter.statuses = split_list(query.status.as_deref());
     filter.open_only = query.open.unwrap_or(false);
     filter.categories = split_list(query.category.as_deref());
     if let Some(area) = query.area.as_deref() {
         let area = AreaCode::canonical(area).map_err(|e| Problem::invalid("area", e.message))?;
-        if filter.within.is_empty() {
-            filter.within = vec![area];
-        } else {
-            // Narrow within scope: the area must lie inside one of the
-            // caller's areas (by code), or nothing matches.
-            let allowed = filter.within.iter().any(|s| area.is_within_by_code(s));
-            filter.within = if allowed { vec![area] } else { Vec::new() };
-            if !allowed {
-                filter.statuses = vec!["-".into()];
-            }
+        // Narrow within scope: the area must lie inside one of the caller's
+        // areas, or nothing matches.
+        if !filter.within.is_empty() && !filter.within.iter().any(|s| area.is_within_by_code(s)) {
+            return Ok(empty());
         }
+        filter.within = vec![area];
     }
     filter.limit = query.limit.unwrap_or(100);
     filter.offset = query.offset.unwrap_or(0);
