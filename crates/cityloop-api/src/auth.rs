@@ -68,13 +68,16 @@ pub async fn issue_token(
     let token = new_token();
     state
         .store()
-        .create_token(TokenRecord {
-            token_sha256: token_sha256(&token),
-            user: user.id,
-            label: label.to_owned(),
-            created_at: state.now(),
-            expires_at,
-        })
+        .create_token(
+            TokenRecord {
+                token_sha256: token_sha256(&token),
+                user: user.id,
+                label: label.to_owned(),
+                created_at: state.now(),
+                expires_at,
+            },
+            crate::transparency::login_leaves(state, user),
+        )
         .await?;
     Ok(token)
 }

@@ -135,9 +135,13 @@ fn light_at(row: &CaseRow, now: DateTime<Utc>) -> Option<String> {
     Some(light.to_owned())
 }
 
-fn contact_for(viewer: &User, row: &CaseRow) -> Option<String> {
+/// Lists show the reporter's contact only to the reporter (masked to other
+/// staff); the full contact is shown on the case page, to those who may see
+/// it, and each such read by someone other than the reporter is logged.
+fn contact_for(viewer: &User, row: &CaseRow, detail: bool) -> Option<String> {
     let contact = row.reporter_contact.as_ref()?;
-    if viewer.can_see_reporter_contact(row.reporter) {
+    let own = row.reporter == Some(viewer.id);
+    if own || (detail && viewer.can_see_reporter_contact(row.reporter)) {
         Some(contact.clone())
     } else if viewer.role.is_staff() {
         Some(mask_contact(contact))
@@ -146,7 +150,7 @@ fn contact_for(viewer: &User, row: &CaseRow) -> Option<String> {
     }
 }
 
-fn case_dto(row: &CaseRow, viewer: &User, now: DateTime<Utc>) -> CaseDto {
+fn case_dto(row: &CaseRow, viewer: &User, now: DateTime<Utc>, detail: bool) -> CaseDto {
     CaseDto {
         id: row.id,
         status: row.status.clone(),
@@ -163,7 +167,7 @@ fn case_dto(row: &CaseRow, viewer: &User, now: DateTime<Utc>) -> CaseDto {
         lat: row.lat,
         address: row.address.clone(),
         description: row.description.clone(),
-        reporter_contact: contact_for(viewer, row),
+        reporter_contact: contact_for(viewer, row, detail),
         lead_department: row.lead_department.as_ref().map(|d| d.as_str().to_owned()),
         units: row.units.iter().map(|d| d.as_str().to_owned()).collect(),
         routed_department: row
@@ -220,6 +224,10 @@ pub struct IntakeResponse {
     pub duplicate: Option<DuplicateDto>,
     /// Set when the case was merged into the duplicate automatically.
     pub merged_into: Option<i64>,
+    /// The reporter's receipt: with it, `/transparency/receipt?r=…` and
+    /// `cityloop verify receipt` show every public step of the case and
+    /// prove each is in the transparency log.
+    pub receipt: String,
 }
 
 /// Report a case (any channel). Citizens report as citizen_web/app,
@@ -283,7 +291,7 @@ pub async fn create_case(
     Ok((
         StatusCode::CREATED,
         Json(IntakeResponse {
-            case: case_dto(&outcome.case, user, state.now()),
+            case: case_dto(&outcome.case, user, state.now(), false),
             routed_department: outcome.routing.department.map(|d| d.as_str().to_owned()),
             duplicate: outcome.duplicate.map(|d| DuplicateDto {
                 case_id: d.case_id,
@@ -291,6 +299,7 @@ pub async fn create_case(
                 confidence: d.confidence,
             }),
             merged_into: outcome.merged_into,
+            receipt: state.keys().pseudonyms.receipt(outcome.case.id),
         }),
     ))
 }
@@ -392,7 +401,7 @@ pub async fn list_cases(
         .cases(&filter)
         .await?
         .iter()
-        .map(|row| case_dto(row, &caller.0, now))
+        .map(|row| case_dto(row, &caller.0, now, false))
         .collect();
     Ok(Json(CasePage { items, total }))
 }
@@ -484,8 +493,22 @@ pub async fn get_case(
             data: serde_json::from_str(&event.payload).unwrap_or_default(),
         })
         .collect();
+    if row.reporter_contact.is_some()
+        && row.reporter != Some(caller.0.id)
+        && caller.0.can_see_reporter_contact(row.reporter)
+    {
+        // The read is logged before the data is shown; no log, no data.
+        let leaf = crate::transparency::access_leaf(
+            &state,
+            &caller.0,
+            &format!("case:{id}"),
+            &["reporter_contact"],
+            "case handling",
+        );
+        state.store().append_leaves(vec![leaf]).await?;
+    }
     Ok(Json(CaseDetail {
-        case: case_dto(&row, &caller.0, now),
+        case: case_dto(&row, &caller.0, now, true),
         clocks,
         allowed_actions: allowed_actions_for(&case_state, &actor)
             .into_iter()
@@ -529,7 +552,7 @@ pub async fn act(
     let actor = Actor::from_user(&caller.0);
     let row = state.cases().act(id, &actor, command, state.now()).await?;
     state.publish_case_change(id);
-    Ok(Json(case_dto(&row, &caller.0, state.now())))
+    Ok(Json(case_dto(&row, &caller.0, state.now(), false)))
 }
 
 /// The SLA rules in force (staff).
@@ -558,7 +581,17 @@ pub async fn put_rules(
     let policy = policy_from_json(&rules)
         .map_err(|e| Problem::invalid(format!("[{}].{}", e.index, e.field), e.to_string()))?;
     let text = serde_json::to_string(&rules).map_err(|_| Problem::internal())?;
-    state.store().put_setting(SLA_RULES_SETTING, &text).await?;
+    let leaf = crate::transparency::config_leaf(
+        &state,
+        &caller.0,
+        SLA_RULES_SETTING,
+        &format!("replace with {} rules", rules.len()),
+        text.as_bytes(),
+    );
+    state
+        .store()
+        .put_setting(SLA_RULES_SETTING, &text, vec![leaf])
+        .await?;
     state.cases().set_policy(policy);
     tracing::info!(by = %caller.0.id, rules = rules.len(), "SLA rules replaced");
     Ok(Json(rules))

@@ -305,6 +305,10 @@ pub struct UserCreate {
     pub areas: Vec<String>,
     pub phone: Option<String>,
     /// At least 10 characters.
+    /// The legal or 权责清单 basis of this grant, recorded in the
+    /// transparency log.
+    #[serde(default)]
+    pub basis: Option<String>,
     pub password: String,
 }
 
@@ -356,7 +360,23 @@ pub async fn create_user(
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|_| Problem::internal())??;
-    let user = state.store().create_user(new_user, hash).await?;
+    let basis = request
+        .basis
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or_else(|| "granted by an administrator without a stated basis".into());
+    let audit = crate::transparency::grant_leaf(
+        &state,
+        &caller.0,
+        new_user.role.as_str(),
+        new_user.department.as_ref().map(|d| d.as_str().to_owned()),
+        new_user
+            .areas
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+        basis,
+    );
+    let user = state.store().create_user(new_user, hash, audit).await?;
     tracing::info!(user = %user.id, role = %user.role, by = %caller.0.id, "user created");
     Ok((
         StatusCode::CREATED,

@@ -15,6 +15,7 @@ pub mod directory;
 pub mod ops;
 pub mod problem;
 pub mod responsibility;
+pub mod transparency;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -78,6 +79,8 @@ struct Shared {
     clock: Arc<dyn Clock>,
     limits: ApiLimits,
     metrics: metrics_exporter_prometheus::PrometheusHandle,
+    keys: cityloop_transparency::Keys,
+    tiles: cityloop_transparency::TileCache,
 }
 
 /// What every handler can reach.
@@ -89,6 +92,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(
         cases: Arc<cityloop_cases::CaseService>,
+        keys: cityloop_transparency::Keys,
         clock: Arc<dyn Clock>,
         limits: ApiLimits,
     ) -> AppState {
@@ -102,12 +106,23 @@ impl AppState {
                 clock,
                 limits,
                 metrics: ops::metrics_handle(),
+                keys,
+                tiles: cityloop_transparency::TileCache::new(),
             }),
         }
     }
 
     pub fn store(&self) -> &dyn Store {
         self.shared.store.as_ref()
+    }
+
+    /// The transparency log's keys (signing, pseudonyms).
+    pub fn keys(&self) -> &cityloop_transparency::Keys {
+        &self.shared.keys
+    }
+
+    pub fn tile_cache(&self) -> &cityloop_transparency::TileCache {
+        &self.shared.tiles
     }
 
     pub fn cases(&self) -> &cityloop_cases::CaseService {
@@ -220,6 +235,11 @@ impl UserDto {
         cases::put_rules,
         cases::sla_due,
         cases::case_metrics,
+        transparency::checkpoint,
+        transparency::key,
+        transparency::inclusion,
+        transparency::consistency,
+        transparency::receipt,
     ),
     modifiers(&SecurityAddon),
     tags(
@@ -229,6 +249,7 @@ impl UserDto {
         (name = "directory", description = "Departments, users and categories"),
         (name = "responsibility", description = "The responsibility list (权责清单)"),
         (name = "cases", description = "The closed loop of a case (一网统管) and its SLA clocks"),
+        (name = "transparency", description = "The verifiable log of every exercise of power (全民监督)"),
     )
 )]
 pub struct ApiDoc;
@@ -256,6 +277,7 @@ pub fn app(state: AppState) -> Router {
         .merge(directory::router())
         .merge(responsibility::router())
         .merge(cases::router())
+        .merge(transparency::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))

@@ -138,7 +138,23 @@ pub async fn put_responsibility(
     };
     state
         .store()
-        .upsert_responsibilities(vec![row.clone()])
+        .upsert_responsibilities(
+            vec![row.clone()],
+            vec![crate::transparency::config_leaf(
+                &state,
+                &caller.0,
+                "responsibility",
+                &format!("set {} at {} to {}", row.category, row.area, row.department),
+                format!(
+                    "{}|{}|{}|{}",
+                    row.category,
+                    row.area,
+                    row.department,
+                    row.basis.as_deref().unwrap_or("")
+                )
+                .as_bytes(),
+            )],
+        )
         .await?;
     state.cases().invalidate_reference_cache();
     tracing::info!(category = %row.category, area = %row.area, department = %row.department,
@@ -168,7 +184,17 @@ pub async fn delete_responsibility(
     let selector = CategorySelector::parse(&key.category)?;
     state
         .store()
-        .delete_responsibility(&selector.to_string(), &area)
+        .delete_responsibility(
+            &selector.to_string(),
+            &area,
+            vec![crate::transparency::config_leaf(
+                &state,
+                &caller.0,
+                "responsibility",
+                &format!("delete {selector} at {area}"),
+                format!("{selector}|{area}").as_bytes(),
+            )],
+        )
         .await?;
     state.cases().invalidate_reference_cache();
     Ok(StatusCode::NO_CONTENT)

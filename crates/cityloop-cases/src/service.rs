@@ -14,7 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 use cityloop_calendar::{HolidayCalendar, Shifts, WorkingTime};
 use cityloop_domain::{AreaCode, CategoryCode, Role, User, UserId};
 use cityloop_geo::{AreaIndex, LonLat};
-use cityloop_store::{CaseEventRow, CaseRow, Store, StoreError, TimerSpec};
+use cityloop_store::{Audit, CaseEventRow, CaseRow, Store, StoreError, TimerSpec};
+use cityloop_transparency::{Leaf, Pseudonyms, Record};
 use cityloop_workflow::{
     Actor, CaseId, CaseState, Channel, Command, Event, NewCase, Refusal, SlaContext, SlaPolicy,
     Stage, Timer, TimerKind, Urgency, apply, decide, on_timer, replay, timers,
@@ -35,6 +36,9 @@ pub struct CaseConfig {
     pub boundary_flag_m: f64,
     /// How often a command is decided again after a concurrent change.
     pub conflict_retries_max: u32,
+    /// The key behind the pseudonyms and row commitments of the
+    /// transparency log's leaves (a city loads it from its data directory).
+    pub pseudonyms: Pseudonyms,
 }
 
 impl Default for CaseConfig {
@@ -45,6 +49,7 @@ impl Default for CaseConfig {
             auto_merge_confidence: 0.9,
             boundary_flag_m: 30.0,
             conflict_retries_max: 3,
+            pseudonyms: Pseudonyms::random(),
         }
     }
 }
@@ -191,7 +196,7 @@ impl CaseService {
             }
             None => crate::policy::default_policy(),
         };
-        let automation = ensure_automation_user(store.as_ref()).await?;
+        let automation = ensure_automation_user(store.as_ref(), config.pseudonyms.clone()).await?;
         Ok(
             CaseService::new(store, calendar, Shifts::default(), policy, config)
                 .with_automation(automation),
@@ -326,8 +331,9 @@ impl CaseService {
             &[created],
             &reporter_actor(intake.channel, intake.reporter),
         );
+        let audit = self.leaves(&events, &row);
         self.store
-            .insert_case(row.clone(), events, timer_specs(&state))
+            .insert_case(row.clone(), events, timer_specs(&state), audit)
             .await?;
         metrics_intake(intake.channel);
 
@@ -600,6 +606,7 @@ impl CaseService {
                 summary.parent = Some(parent.0);
             }
             let rows = event_rows(id, state.version, &events, actor);
+            let audit = self.leaves(&rows, &summary);
             match self
                 .store
                 .append_case_events(
@@ -608,6 +615,7 @@ impl CaseService {
                     rows,
                     timer_specs(&next),
                     None,
+                    audit,
                 )
                 .await
             {
@@ -621,6 +629,49 @@ impl CaseService {
             }
         }
         Err(CaseError::Busy)
+    }
+
+    /// The transparency log's leaves for history rows: public codes, the
+    /// actor as a pseudonym, and a keyed commitment to each whole row.
+    fn leaves(&self, rows: &[CaseEventRow], summary: &CaseRow) -> Audit {
+        let pseudonyms = &self.config.pseudonyms;
+        rows.iter()
+            .enumerate()
+            .map(|(position, row)| {
+                let mut detail = std::collections::BTreeMap::new();
+                if row.seq == 1 {
+                    detail.insert("category".to_owned(), summary.category.clone());
+                    detail.insert("urgency".to_owned(), summary.urgency.clone());
+                    detail.insert("channel".to_owned(), summary.channel.clone());
+                    if let Some(area) = summary.area_path.last() {
+                        detail.insert("area".to_owned(), area.as_str().to_owned());
+                    }
+                }
+                if position + 1 == rows.len() {
+                    detail.insert("status".to_owned(), summary.status.clone());
+                    if !summary.units.is_empty() {
+                        let units: Vec<&str> = summary.units.iter().map(|u| u.as_str()).collect();
+                        detail.insert("units".to_owned(), units.join(","));
+                    }
+                }
+                Leaf::new(
+                    row.at,
+                    Record::Case {
+                        case: row.case_id,
+                        seq: row.seq,
+                        action: row.kind.clone(),
+                        actor: cityloop_transparency::Actor {
+                            role: row.actor_role.clone(),
+                            department: row.actor_department.clone(),
+                            id: row.actor_user.map(|u| pseudonyms.user(u.0)),
+                        },
+                        detail,
+                        row: pseudonyms.row(row),
+                    },
+                )
+                .input()
+            })
+            .collect()
     }
 
     async fn check_merge_parent(&self, child: i64, parent: i64) -> Result<(), CaseError> {
@@ -682,6 +733,7 @@ impl CaseService {
             let next = events.iter().fold(state.clone(), apply);
             let summary = summarise(row, &next);
             let rows = event_rows(timer_row.case_id, state.version, &events, &Actor::system());
+            let audit = self.leaves(&rows, &summary);
             match self
                 .store
                 .append_case_events(
@@ -690,6 +742,7 @@ impl CaseService {
                     rows,
                     timer_specs(&next),
                     Some(timer_row.id),
+                    audit,
                 )
                 .await
             {
@@ -711,7 +764,10 @@ impl CaseService {
 /// The username of the account that merges duplicates automatically.
 pub const AUTOMATION_USERNAME: &str = "cityloop-automation";
 
-async fn ensure_automation_user(store: &dyn Store) -> Result<User, CaseError> {
+async fn ensure_automation_user(
+    store: &dyn Store,
+    pseudonyms: Pseudonyms,
+) -> Result<User, CaseError> {
     if let Some((user, _)) = store.user_credentials(AUTOMATION_USERNAME).await? {
         return Ok(user);
     }
@@ -728,6 +784,7 @@ async fn ensure_automation_user(store: &dyn Store) -> Result<User, CaseError> {
             message: "load the city's areas before serving cases".into(),
         });
     };
+    let area = city.area.code.as_str().to_owned();
     let new_user = cityloop_domain::NewUser::new(
         AUTOMATION_USERNAME,
         "自动合并（系统）",
@@ -741,7 +798,27 @@ async fn ensure_automation_user(store: &dyn Store) -> Result<User, CaseError> {
         message: e.message,
     })?;
     // No password: "!" is not a valid hash, so the account cannot log in.
-    match store.create_user(new_user, "!".into()).await {
+    let audit: cityloop_store::AuditFor = Box::new(move |id| {
+        vec![
+            Leaf::new(
+                Utc::now(),
+                Record::Grant {
+                    change: "grant".into(),
+                    grantee: pseudonyms.user(id.0),
+                    role: Role::Operator.as_str().into(),
+                    department: None,
+                    areas: vec![area],
+                    by: cityloop_transparency::Actor {
+                        role: Some("system".into()),
+                        ..Default::default()
+                    },
+                    basis: "cityloop: the account that merges duplicate cases automatically".into(),
+                },
+            )
+            .input(),
+        ]
+    });
+    match store.create_user(new_user, "!".into(), audit).await {
         Ok(user) => Ok(user),
         Err(StoreError::Conflict { .. }) => store
             .user_credentials(AUTOMATION_USERNAME)

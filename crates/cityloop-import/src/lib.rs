@@ -297,7 +297,7 @@ pub async fn import_responsibilities(
     }
     let batch = rows.iter().map(|row| row.value.clone()).collect();
     let written = store
-        .upsert_responsibilities(batch)
+        .upsert_responsibilities(batch, Vec::new())
         .await
         .map_err(|e| store_error(&rows, e))?;
     Ok(ImportReport {

@@ -24,9 +24,10 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    AreaQuery, AreaRecord, AreaShape, Backend, CaseEventRow, CaseQuery, CaseRow, CategoryQuery,
-    ResponsibilityQuery, Store, StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord,
-    WriteSummary, page_limit,
+    AreaQuery, AreaRecord, AreaShape, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseRow,
+    CategoryQuery, Hash, ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError,
+    StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit,
+    tile_blob, tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -39,6 +40,7 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_city.sql"),
     include_str!("../migrations/0002_cases.sql"),
+    include_str!("../migrations/0003_tlog.sql"),
 ];
 
 /// Connections in the pool at most.
@@ -1275,6 +1277,7 @@ impl Store for PostgresStore {
     async fn upsert_responsibilities(
         &self,
         rows: Vec<Responsibility>,
+        audit: Audit,
     ) -> StoreResult<WriteSummary> {
         let mut client = self.client().await?;
         let transaction = begin_write(&mut client).await?;
@@ -1328,6 +1331,7 @@ impl Store for PostgresStore {
                 summary.inserted += 1;
             }
         }
+        write_leaves(&transaction, &audit).await?;
         commit(transaction).await?;
         Ok(summary)
     }
@@ -1375,7 +1379,12 @@ impl Store for PostgresStore {
         rows.iter().map(to_responsibility).collect()
     }
 
-    async fn delete_responsibility(&self, category: &str, area: &AreaCode) -> StoreResult<()> {
+    async fn delete_responsibility(
+        &self,
+        category: &str,
+        area: &AreaCode,
+        audit: Audit,
+    ) -> StoreResult<()> {
         let mut client = self.client().await?;
         let transaction = begin_write(&mut client).await?;
         let deleted = execute(
@@ -1389,10 +1398,16 @@ impl Store for PostgresStore {
                 what: format!("responsibility for {category} at {area}"),
             });
         }
+        write_leaves(&transaction, &audit).await?;
         commit(transaction).await
     }
 
-    async fn create_user(&self, user: NewUser, password_hash: String) -> StoreResult<User> {
+    async fn create_user(
+        &self,
+        user: NewUser,
+        password_hash: String,
+        audit: AuditFor,
+    ) -> StoreResult<User> {
         let mut client = self.client().await?;
         let transaction = begin_write(&mut client).await?;
         if exists(
@@ -1468,6 +1483,7 @@ impl Store for PostgresStore {
             )
             .await?;
         }
+        write_leaves(&transaction, &audit(UserId(id))).await?;
         commit(transaction).await?;
         Ok(User {
             id: UserId(id),
@@ -1524,7 +1540,7 @@ impl Store for PostgresStore {
         rows.iter().map(to_user).collect()
     }
 
-    async fn create_token(&self, token: TokenRecord) -> StoreResult<()> {
+    async fn create_token(&self, token: TokenRecord, audit: Audit) -> StoreResult<()> {
         let mut client = self.client().await?;
         let transaction = begin_write(&mut client).await?;
         execute(
@@ -1540,6 +1556,7 @@ impl Store for PostgresStore {
             ],
         )
         .await?;
+        write_leaves(&transaction, &audit).await?;
         commit(transaction).await
     }
 
@@ -1602,6 +1619,7 @@ impl Store for PostgresStore {
         case: CaseRow,
         events: Vec<CaseEventRow>,
         timers: Vec<TimerSpec>,
+        audit: Audit,
     ) -> StoreResult<()> {
         let values = case_values(&case)?;
         let mut client = self.client().await?;
@@ -1637,6 +1655,7 @@ impl Store for PostgresStore {
         write_case_units(&transaction, &case).await?;
         write_events(&transaction, &events).await?;
         write_timers(&transaction, case.id, &timers).await?;
+        write_leaves(&transaction, &audit).await?;
         commit(transaction).await
     }
 
@@ -1647,6 +1666,7 @@ impl Store for PostgresStore {
         events: Vec<CaseEventRow>,
         timers: Vec<TimerSpec>,
         fired_timer: Option<i64>,
+        audit: Audit,
     ) -> StoreResult<()> {
         let mut values = case_values(&case)?;
         values.push(Box::new(to_i64("expected_version", expected_version)?));
@@ -1677,6 +1697,7 @@ impl Store for PostgresStore {
         write_case_units(&transaction, &case).await?;
         write_events(&transaction, &events).await?;
         write_timers(&transaction, case.id, &timers).await?;
+        write_leaves(&transaction, &audit).await?;
         commit(transaction).await
     }
 
@@ -1829,7 +1850,7 @@ impl Store for PostgresStore {
         row.map(|row| column(&row, 0)).transpose()
     }
 
-    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+    async fn put_setting(&self, key: &str, value: &str, audit: Audit) -> StoreResult<()> {
         let mut client = self.client().await?;
         let transaction = begin_write(&mut client).await?;
         execute(
@@ -1839,8 +1860,265 @@ impl Store for PostgresStore {
             &[&key, &value],
         )
         .await?;
+        write_leaves(&transaction, &audit).await?;
         commit(transaction).await
     }
+
+    async fn append_leaves(&self, audit: Audit) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        write_leaves(&transaction, &audit).await?;
+        commit(transaction).await
+    }
+
+    async fn sequence_leaves(&self, limit: u32, sequencer: Sequencer) -> StoreResult<Option<u64>> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        // The row lock serialises sequencers across processes.
+        let state = query_one(
+            &transaction,
+            "SELECT size FROM tlog_state WHERE id = 1 FOR UPDATE",
+            &[],
+        )
+        .await?;
+        let size = to_u64("tlog size", column(&state, 0)?)?;
+        let queued = query(
+            &transaction,
+            "SELECT id, data FROM tlog_leaves WHERE idx IS NULL ORDER BY id LIMIT $1",
+            &[&i64::from(limit)],
+        )
+        .await?;
+        if queued.is_empty() {
+            return Ok(None);
+        }
+        let mut ids = Vec::with_capacity(queued.len());
+        let mut leaves = Vec::with_capacity(queued.len());
+        for row in &queued {
+            ids.push(column::<i64>(row, 0)?);
+            leaves.push(column::<Vec<u8>>(row, 1)?);
+        }
+        let mut edge = Vec::new();
+        for tile in cityloop_tlog::edge_tiles(size) {
+            let hashes = read_tile(&transaction, tile.level, tile.index)
+                .await?
+                .unwrap_or_default();
+            edge.push((tile, hashes));
+        }
+        let latest_checkpoint = query_opt(
+            &transaction,
+            "SELECT note FROM tlog_checkpoints ORDER BY size DESC LIMIT 1",
+            &[],
+        )
+        .await?
+        .map(|row| column::<String>(&row, 0))
+        .transpose()?;
+        let count = leaves.len();
+        let output = sequencer(SequenceInput {
+            size,
+            edge,
+            latest_checkpoint,
+            leaves,
+        })
+        .map_err(StoreError::Backend)?;
+        check_sequence_output(size, count, &output)?;
+        let first = to_i64("tlog size", size)?;
+        execute(
+            &transaction,
+            "UPDATE tlog_leaves l SET idx = $2 + q.position - 1
+             FROM unnest($1::BIGINT[]) WITH ORDINALITY AS q (id, position)
+             WHERE l.id = q.id",
+            &[&ids, &first],
+        )
+        .await?;
+        for (tile, hashes) in &output.tiles {
+            execute(
+                &transaction,
+                "INSERT INTO tlog_tiles (level, idx, hashes) VALUES ($1, $2, $3)
+                 ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+                &[
+                    &i32::from(tile.level),
+                    &to_i64("tile index", tile.index)?,
+                    &tile_blob(hashes),
+                ],
+            )
+            .await?;
+        }
+        let new_size = to_i64("tlog size", output.size)?;
+        execute(
+            &transaction,
+            "INSERT INTO tlog_checkpoints (size, note) VALUES ($1, $2)",
+            &[&new_size, &output.checkpoint],
+        )
+        .await?;
+        execute(
+            &transaction,
+            "UPDATE tlog_state SET size = $1 WHERE id = 1",
+            &[&new_size],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(Some(output.size))
+    }
+
+    async fn tlog_size(&self) -> StoreResult<u64> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_one(
+            &transaction,
+            "SELECT size FROM tlog_state WHERE id = 1",
+            &[],
+        )
+        .await?;
+        commit(transaction).await?;
+        to_u64("tlog size", column(&row, 0)?)
+    }
+
+    async fn tlog_queued(&self) -> StoreResult<u64> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_one(
+            &transaction,
+            "SELECT count(*) FROM tlog_leaves WHERE idx IS NULL",
+            &[],
+        )
+        .await?;
+        commit(transaction).await?;
+        count(&row)
+    }
+
+    async fn tlog_tile(&self, level: u8, index: u64) -> StoreResult<Option<Vec<Hash>>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let tile = read_tile(&transaction, level, index).await?;
+        commit(transaction).await?;
+        Ok(tile)
+    }
+
+    async fn tlog_entries(&self, first: u64, count: u32) -> StoreResult<Vec<Vec<u8>>> {
+        let from = to_i64("first", first)?;
+        let to = to_i64("first", first.saturating_add(u64::from(count)))?;
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            "SELECT data FROM tlog_leaves WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            &[&from, &to],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(|row| column(row, 0)).collect()
+    }
+
+    async fn tlog_checkpoints(&self) -> StoreResult<Vec<(u64, String)>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            "SELECT size, note FROM tlog_checkpoints ORDER BY size",
+            &[],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_checkpoint).collect()
+    }
+
+    async fn latest_checkpoint(&self) -> StoreResult<Option<(u64, String)>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            "SELECT size, note FROM tlog_checkpoints ORDER BY size DESC LIMIT 1",
+            &[],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.as_ref().map(to_checkpoint).transpose()
+    }
+
+    async fn tlog_leaves_about(&self, subject: &str) -> StoreResult<Vec<(Option<u64>, Vec<u8>)>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            "SELECT idx, data FROM tlog_leaves WHERE subject = $1 ORDER BY id",
+            &[&subject],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_leaf).collect()
+    }
+
+    async fn tlog_all_leaves(&self) -> StoreResult<Vec<(Option<u64>, Vec<u8>)>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            "SELECT idx, data FROM tlog_leaves ORDER BY id",
+            &[],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_leaf).collect()
+    }
+
+    async fn all_case_events(&self) -> StoreResult<Vec<CaseEventRow>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            &format!("SELECT {EVENT_COLUMNS} FROM case_events ORDER BY case_id, seq"),
+            &[],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_event).collect()
+    }
+}
+
+fn to_checkpoint(row: &Row) -> StoreResult<(u64, String)> {
+    Ok((to_u64("checkpoint size", column(row, 0)?)?, column(row, 1)?))
+}
+
+fn to_leaf(row: &Row) -> StoreResult<(Option<u64>, Vec<u8>)> {
+    let index: Option<i64> = column(row, 0)?;
+    Ok((
+        index.map(|i| to_u64("leaf index", i)).transpose()?,
+        column(row, 1)?,
+    ))
+}
+
+/// Queues log leaves in the write's transaction, in order.
+async fn write_leaves(transaction: &Transaction<'_>, audit: &Audit) -> StoreResult<()> {
+    if audit.is_empty() {
+        return Ok(());
+    }
+    let subjects: Vec<Option<&str>> = audit.iter().map(|leaf| leaf.subject.as_deref()).collect();
+    let data: Vec<&[u8]> = audit.iter().map(|leaf| leaf.data.as_slice()).collect();
+    execute(
+        transaction,
+        "INSERT INTO tlog_leaves (subject, data)
+         SELECT l.subject, l.data
+         FROM unnest($1::TEXT[], $2::BYTEA[]) WITH ORDINALITY AS l (subject, data, n)
+         ORDER BY l.n",
+        &[&subjects, &data],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn read_tile(
+    transaction: &Transaction<'_>,
+    level: u8,
+    index: u64,
+) -> StoreResult<Option<Vec<Hash>>> {
+    let row = query_opt(
+        transaction,
+        "SELECT hashes FROM tlog_tiles WHERE level = $1 AND idx = $2",
+        &[&i32::from(level), &to_i64("tile index", index)?],
+    )
+    .await?;
+    row.map(|row| tile_hashes(&column::<Vec<u8>>(&row, 0)?))
+        .transpose()
 }
 
 #[cfg(test)]

@@ -150,10 +150,10 @@ async fn concurrent_migrations_apply_each_version_once() {
     applied.sort_unstable();
     assert_eq!(
         applied,
-        [1, 2],
+        [1, 2, 3],
         "each migration applied by exactly one process"
     );
-    assert_eq!(second.schema_version().await.unwrap(), 2);
+    assert_eq!(second.schema_version().await.unwrap(), 3);
 }
 
 /// A case with one timer due at `due`.
@@ -225,7 +225,10 @@ async fn concurrent_claimers_get_disjoint_timers() {
     for _ in 0..CASES {
         let id = first.allocate_case_id().await.unwrap();
         let (case, events, timers) = case_with_timer(id, due);
-        first.insert_case(case, events, timers).await.unwrap();
+        first
+            .insert_case(case, events, timers, Vec::new())
+            .await
+            .unwrap();
         let stored = first.case_timers(id).await.unwrap();
         assert_eq!(stored.len(), 1);
         all_timers.insert(stored[0].id);

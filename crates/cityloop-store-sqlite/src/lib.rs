@@ -18,9 +18,10 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    AreaQuery, AreaRecord, AreaShape, Backend, CaseEventRow, CaseQuery, CaseRow, CategoryQuery,
-    ResponsibilityQuery, Store, StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord,
-    WriteSummary, page_limit,
+    AreaQuery, AreaRecord, AreaShape, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseRow,
+    CategoryQuery, Hash, ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError,
+    StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit,
+    tile_blob, tile_hashes,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
@@ -30,6 +31,7 @@ use std::sync::{Arc, Mutex};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_city.sql"),
     include_str!("../migrations/0002_cases.sql"),
+    include_str!("../migrations/0003_tlog.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
@@ -1313,6 +1315,7 @@ impl Store for SqliteStore {
     async fn upsert_responsibilities(
         &self,
         rows: Vec<Responsibility>,
+        audit: Audit,
     ) -> StoreResult<WriteSummary> {
         self.write(move |transaction| {
             let mut summary = WriteSummary::default();
@@ -1365,6 +1368,7 @@ impl Store for SqliteStore {
                     summary.inserted += 1;
                 }
             }
+            write_leaves(transaction, &audit)?;
             Ok(summary)
         })
         .await
@@ -1416,7 +1420,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_responsibility(&self, category: &str, area: &AreaCode) -> StoreResult<()> {
+    async fn delete_responsibility(
+        &self,
+        category: &str,
+        area: &AreaCode,
+        audit: Audit,
+    ) -> StoreResult<()> {
         let (category, area) = (category.to_owned(), area.as_str().to_owned());
         self.write(move |transaction| {
             let deleted = exec(
@@ -1430,12 +1439,17 @@ impl Store for SqliteStore {
                     what: format!("responsibility for {category} at {area}"),
                 });
             }
-            Ok(())
+            write_leaves(transaction, &audit)
         })
         .await
     }
 
-    async fn create_user(&self, user: NewUser, password_hash: String) -> StoreResult<User> {
+    async fn create_user(
+        &self,
+        user: NewUser,
+        password_hash: String,
+        audit: AuditFor,
+    ) -> StoreResult<User> {
         self.write(move |transaction| {
             if exists(
                 transaction,
@@ -1489,6 +1503,7 @@ impl Store for SqliteStore {
                     )
                     .map_err(backend_error)?;
             }
+            write_leaves(transaction, &audit(UserId(id)))?;
             Ok(User {
                 id: UserId(id),
                 username: user.username,
@@ -1554,7 +1569,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_token(&self, token: TokenRecord) -> StoreResult<()> {
+    async fn create_token(&self, token: TokenRecord, audit: Audit) -> StoreResult<()> {
         self.write(move |transaction| {
             exec(
                 transaction,
@@ -1569,7 +1584,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(backend_error)?;
-            Ok(())
+            write_leaves(transaction, &audit)
         })
         .await
     }
@@ -1633,6 +1648,7 @@ impl Store for SqliteStore {
         case: CaseRow,
         events: Vec<CaseEventRow>,
         timers: Vec<TimerSpec>,
+        audit: Audit,
     ) -> StoreResult<()> {
         self.write(move |transaction| {
             if exists(
@@ -1652,7 +1668,8 @@ impl Store for SqliteStore {
             .map_err(backend_error)?;
             write_case_units(transaction, &case)?;
             write_events(transaction, &events)?;
-            write_timers(transaction, case.id, &timers)
+            write_timers(transaction, case.id, &timers)?;
+            write_leaves(transaction, &audit)
         })
         .await
     }
@@ -1664,6 +1681,7 @@ impl Store for SqliteStore {
         events: Vec<CaseEventRow>,
         timers: Vec<TimerSpec>,
         fired_timer: Option<i64>,
+        audit: Audit,
     ) -> StoreResult<()> {
         self.write(move |transaction| {
             let mut values = case_values(&case);
@@ -1691,7 +1709,8 @@ impl Store for SqliteStore {
             }
             write_case_units(transaction, &case)?;
             write_events(transaction, &events)?;
-            write_timers(transaction, case.id, &timers)
+            write_timers(transaction, case.id, &timers)?;
+            write_leaves(transaction, &audit)
         })
         .await
     }
@@ -1860,7 +1879,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+    async fn put_setting(&self, key: &str, value: &str, audit: Audit) -> StoreResult<()> {
         let (key, value) = (key.to_owned(), value.to_owned());
         self.write(move |transaction| {
             exec(
@@ -1870,10 +1889,250 @@ impl Store for SqliteStore {
                 params![key, value],
             )
             .map_err(backend_error)?;
-            Ok(())
+            write_leaves(transaction, &audit)
         })
         .await
     }
+
+    async fn append_leaves(&self, audit: Audit) -> StoreResult<()> {
+        self.write(move |transaction| write_leaves(transaction, &audit))
+            .await
+    }
+
+    async fn sequence_leaves(&self, limit: u32, sequencer: Sequencer) -> StoreResult<Option<u64>> {
+        self.write(move |transaction| {
+            let size: i64 = transaction
+                .query_row("SELECT size FROM tlog_state WHERE id = 1", [], |row| {
+                    row.get(0)
+                })
+                .map_err(backend_error)?;
+            let size = size as u64;
+            let queued: Vec<(i64, Vec<u8>)> = transaction
+                .prepare_cached(
+                    "SELECT id, data FROM tlog_leaves WHERE idx IS NULL ORDER BY id LIMIT ?1",
+                )
+                .and_then(|mut statement| {
+                    statement
+                        .query_map([i64::from(limit)], |row| Ok((row.get(0)?, row.get(1)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend_error)?;
+            if queued.is_empty() {
+                return Ok(None);
+            }
+            let mut edge = Vec::new();
+            for tile in cityloop_tlog::edge_tiles(size) {
+                let hashes = read_tile(transaction, tile.level, tile.index)?.unwrap_or_default();
+                edge.push((tile, hashes));
+            }
+            let latest_checkpoint = transaction
+                .query_row(
+                    "SELECT note FROM tlog_checkpoints ORDER BY size DESC LIMIT 1",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend_error)?;
+            let (ids, leaves): (Vec<i64>, Vec<Vec<u8>>) = queued.into_iter().unzip();
+            let count = leaves.len();
+            let output = sequencer(SequenceInput {
+                size,
+                edge,
+                latest_checkpoint,
+                leaves,
+            })
+            .map_err(StoreError::Backend)?;
+            check_sequence_output(size, count, &output)?;
+            let mut statement = transaction
+                .prepare_cached("UPDATE tlog_leaves SET idx = ?2 WHERE id = ?1")
+                .map_err(backend_error)?;
+            for (offset, id) in ids.iter().enumerate() {
+                statement
+                    .execute(params![id, (size + offset as u64) as i64])
+                    .map_err(backend_error)?;
+            }
+            for (tile, hashes) in &output.tiles {
+                exec(
+                    transaction,
+                    "INSERT INTO tlog_tiles (level, idx, hashes) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes",
+                    params![tile.level, tile.index as i64, tile_blob(hashes)],
+                )
+                .map_err(backend_error)?;
+            }
+            exec(
+                transaction,
+                "INSERT INTO tlog_checkpoints (size, note) VALUES (?1, ?2)",
+                params![output.size as i64, output.checkpoint],
+            )
+            .map_err(backend_error)?;
+            exec(
+                transaction,
+                "UPDATE tlog_state SET size = ?1 WHERE id = 1",
+                [output.size as i64],
+            )
+            .map_err(backend_error)?;
+            Ok(Some(output.size))
+        })
+        .await
+    }
+
+    async fn tlog_size(&self) -> StoreResult<u64> {
+        self.call(|connection| {
+            connection
+                .query_row("SELECT size FROM tlog_state WHERE id = 1", [], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .map(|size| size as u64)
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn tlog_queued(&self) -> StoreResult<u64> {
+        self.call(|connection| {
+            connection
+                .query_row(
+                    "SELECT count(*) FROM tlog_leaves WHERE idx IS NULL",
+                    [],
+                    |row| row.get::<_, i64>(0),
+                )
+                .map(|count| count as u64)
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn tlog_tile(&self, level: u8, index: u64) -> StoreResult<Option<Vec<Hash>>> {
+        self.call(move |connection| read_tile(connection, level, index))
+            .await
+    }
+
+    async fn tlog_entries(&self, first: u64, count: u32) -> StoreResult<Vec<Vec<u8>>> {
+        self.call(move |connection| {
+            connection
+                .prepare_cached(
+                    "SELECT data FROM tlog_leaves WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                )
+                .and_then(|mut statement| {
+                    statement
+                        .query_map(
+                            params![first as i64, (first + u64::from(count)) as i64],
+                            |row| row.get(0),
+                        )?
+                        .collect::<rusqlite::Result<Vec<Vec<u8>>>>()
+                })
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn tlog_checkpoints(&self) -> StoreResult<Vec<(u64, String)>> {
+        self.call(|connection| {
+            connection
+                .prepare_cached("SELECT size, note FROM tlog_checkpoints ORDER BY size")
+                .and_then(|mut statement| {
+                    statement
+                        .query_map([], |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn latest_checkpoint(&self) -> StoreResult<Option<(u64, String)>> {
+        self.call(|connection| {
+            connection
+                .query_row(
+                    "SELECT size, note FROM tlog_checkpoints ORDER BY size DESC LIMIT 1",
+                    [],
+                    |row| Ok((row.get::<_, i64>(0)? as u64, row.get(1)?)),
+                )
+                .optional()
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn tlog_leaves_about(&self, subject: &str) -> StoreResult<Vec<(Option<u64>, Vec<u8>)>> {
+        let subject = subject.to_owned();
+        self.call(move |connection| {
+            connection
+                .prepare_cached("SELECT idx, data FROM tlog_leaves WHERE subject = ?1 ORDER BY id")
+                .and_then(|mut statement| {
+                    statement
+                        .query_map([subject], |row| {
+                            Ok((row.get::<_, Option<i64>>(0)?.map(|i| i as u64), row.get(1)?))
+                        })?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn tlog_all_leaves(&self) -> StoreResult<Vec<(Option<u64>, Vec<u8>)>> {
+        self.call(|connection| {
+            connection
+                .prepare_cached("SELECT idx, data FROM tlog_leaves ORDER BY id")
+                .and_then(|mut statement| {
+                    statement
+                        .query_map([], |row| {
+                            Ok((row.get::<_, Option<i64>>(0)?.map(|i| i as u64), row.get(1)?))
+                        })?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn all_case_events(&self) -> StoreResult<Vec<CaseEventRow>> {
+        self.call(|connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT case_id, seq, at, kind, actor_user, actor_role, actor_department, payload
+                     FROM case_events ORDER BY case_id, seq",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map([], event_from_row)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(to_event))
+                .collect()
+        })
+        .await
+    }
+}
+
+/// Queues log leaves in the current transaction.
+fn write_leaves(transaction: &Connection, audit: &Audit) -> StoreResult<()> {
+    if audit.is_empty() {
+        return Ok(());
+    }
+    let mut statement = transaction
+        .prepare_cached("INSERT INTO tlog_leaves (subject, data) VALUES (?1, ?2)")
+        .map_err(backend_error)?;
+    for leaf in audit {
+        statement
+            .execute(params![leaf.subject, leaf.data])
+            .map_err(backend_error)?;
+    }
+    Ok(())
+}
+
+fn read_tile(connection: &Connection, level: u8, index: u64) -> StoreResult<Option<Vec<Hash>>> {
+    connection
+        .prepare_cached("SELECT hashes FROM tlog_tiles WHERE level = ?1 AND idx = ?2")
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![level, index as i64], |row| row.get::<_, Vec<u8>>(0))
+                .optional()
+        })
+        .map_err(backend_error)?
+        .map(|blob| tile_hashes(&blob))
+        .transpose()
 }
 
 /// The baseline for `cityloop bench`: `rows` plain inserts of a case-sized

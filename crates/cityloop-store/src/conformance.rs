@@ -36,7 +36,11 @@ macro_rules! conformance_suite {
             case_history_is_append_only,
             timers_are_claimed_once_and_fire_once,
             lapsed_timer_claims_are_reclaimed,
-            case_ids_come_in_blocks_and_never_repeat
+            case_ids_come_in_blocks_and_never_repeat,
+            log_leaves_are_sequenced_into_tiles_and_checkpoints,
+            log_leaves_of_a_refused_write_are_not_queued,
+            a_failing_sequencer_writes_nothing,
+            concurrent_sequencers_sequence_each_leaf_once
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -388,16 +392,19 @@ pub async fn responsibilities_upsert_query_and_delete(store: &dyn Store) {
         .await
         .unwrap();
     let summary = store
-        .upsert_responsibilities(vec![
-            duty("class:06", "310107", "310107-cgzf"),
-            duty("06010", "310107015", "310107015-jd"),
-        ])
+        .upsert_responsibilities(
+            vec![
+                duty("class:06", "310107", "310107-cgzf"),
+                duty("06010", "310107015", "310107015-jd"),
+            ],
+            Vec::new(),
+        )
         .await
         .unwrap();
     assert_eq!(summary.inserted, 2);
     // Replacing the department of an existing (selector, area) row.
     let summary = store
-        .upsert_responsibilities(vec![duty("class:06", "310107", "310107-lhsr")])
+        .upsert_responsibilities(vec![duty("class:06", "310107", "310107-lhsr")], Vec::new())
         .await
         .unwrap();
     assert_eq!(summary.updated, 1);
@@ -424,12 +431,12 @@ pub async fn responsibilities_upsert_query_and_delete(store: &dyn Store) {
     assert_eq!(of_department[0].category.to_string(), "class:06");
 
     store
-        .delete_responsibility("06010", &code("310107015"))
+        .delete_responsibility("06010", &code("310107015"), Vec::new())
         .await
         .unwrap();
     assert!(matches!(
         store
-            .delete_responsibility("06010", &code("310107015"))
+            .delete_responsibility("06010", &code("310107015"), Vec::new())
             .await,
         Err(StoreError::NotFound { .. })
     ));
@@ -454,10 +461,13 @@ pub async fn responsibility_with_unknown_department_changes_nothing(store: &dyn 
         .await
         .unwrap();
     let result = store
-        .upsert_responsibilities(vec![
-            duty("class:06", "310107", "310107-cgzf"),
-            duty("class:03", "310107", "nobody-here"),
-        ])
+        .upsert_responsibilities(
+            vec![
+                duty("class:06", "310107", "310107-cgzf"),
+                duty("class:03", "310107", "nobody-here"),
+            ],
+            Vec::new(),
+        )
         .await;
     assert!(
         matches!(
@@ -471,7 +481,7 @@ pub async fn responsibility_with_unknown_department_changes_nothing(store: &dyn 
         "{result:?}"
     );
     let result = store
-        .upsert_responsibilities(vec![duty("class:06", "310104", "310107-cgzf")])
+        .upsert_responsibilities(vec![duty("class:06", "310104", "310107-cgzf")], Vec::new())
         .await;
     assert!(
         matches!(
@@ -519,6 +529,7 @@ pub async fn users_and_credentials(store: &dyn Store) {
         .create_user(
             new_user("handler1", Role::Handler, Some("310107-cgzf"), &[]),
             "hash-1".into(),
+            crate::no_audit_for(),
         )
         .await
         .unwrap();
@@ -526,6 +537,7 @@ pub async fn users_and_credentials(store: &dyn Store) {
         .create_user(
             new_user("operator1", Role::Operator, None, &["310101", "310107"]),
             "hash-2".into(),
+            crate::no_audit_for(),
         )
         .await
         .unwrap();
@@ -534,7 +546,11 @@ pub async fn users_and_credentials(store: &dyn Store) {
     assert_eq!(store.user(handler.id).await.unwrap(), Some(handler.clone()));
 
     let duplicate = store
-        .create_user(new_user("handler1", Role::Citizen, None, &[]), "x".into())
+        .create_user(
+            new_user("handler1", Role::Citizen, None, &[]),
+            "x".into(),
+            crate::no_audit_for(),
+        )
         .await;
     assert!(
         matches!(duplicate, Err(StoreError::Conflict { .. })),
@@ -545,6 +561,7 @@ pub async fn users_and_credentials(store: &dyn Store) {
         .create_user(
             new_user("handler2", Role::Handler, Some("310101-cgzf"), &[]),
             "x".into(),
+            crate::no_audit_for(),
         )
         .await;
     assert!(
@@ -574,19 +591,26 @@ pub async fn users_and_credentials(store: &dyn Store) {
 pub async fn tokens_expire_and_revoke(store: &dyn Store) {
     store.migrate().await.unwrap();
     let user = store
-        .create_user(new_user("citizen1", Role::Citizen, None, &[]), "h".into())
+        .create_user(
+            new_user("citizen1", Role::Citizen, None, &[]),
+            "h".into(),
+            crate::no_audit_for(),
+        )
         .await
         .unwrap();
     let now = Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap();
     for (secret, expires_at) in [("a", None), ("b", Some(now + Duration::hours(1)))] {
         store
-            .create_token(TokenRecord {
-                token_sha256: secret.into(),
-                user: user.id,
-                label: "test".into(),
-                created_at: now,
-                expires_at,
-            })
+            .create_token(
+                TokenRecord {
+                    token_sha256: secret.into(),
+                    user: user.id,
+                    label: "test".into(),
+                    created_at: now,
+                    expires_at,
+                },
+                Vec::new(),
+            )
             .await
             .unwrap();
     }
@@ -617,8 +641,14 @@ pub async fn tokens_expire_and_revoke(store: &dyn Store) {
 pub async fn settings_round_trip(store: &dyn Store) {
     store.migrate().await.unwrap();
     assert_eq!(store.setting("instance_id").await.unwrap(), None);
-    store.put_setting("instance_id", "one").await.unwrap();
-    store.put_setting("instance_id", "two").await.unwrap();
+    store
+        .put_setting("instance_id", "one", Vec::new())
+        .await
+        .unwrap();
+    store
+        .put_setting("instance_id", "two", Vec::new())
+        .await
+        .unwrap();
     assert_eq!(
         store.setting("instance_id").await.unwrap().as_deref(),
         Some("two")
@@ -686,6 +716,7 @@ async fn new_case(store: &dyn Store, path: &[&str], lon: f64, at: DateTime<Utc>)
             row.clone(),
             vec![event(id, 1, "created", at)],
             vec![timer("acceptance", "breach", at + Duration::hours(2))],
+            Vec::new(),
         )
         .await
         .unwrap();
@@ -748,6 +779,7 @@ pub async fn cases_insert_query_and_history(store: &dyn Store) {
             vec![event(first.id, 2, "dispatched", dispatched.updated_at)],
             vec![timer("signing", "breach", t0() + Duration::hours(1))],
             None,
+            Vec::new(),
         )
         .await
         .unwrap();
@@ -788,6 +820,7 @@ pub async fn case_append_checks_the_version_and_changes_nothing_on_conflict(stor
             vec![event(case.id, 2, "verified", t0())],
             vec![],
             None,
+            Vec::new(),
         )
         .await
         .unwrap();
@@ -801,6 +834,7 @@ pub async fn case_append_checks_the_version_and_changes_nothing_on_conflict(stor
             vec![event(case.id, 2, "declined", t0())],
             vec![],
             None,
+            Vec::new(),
         )
         .await;
     assert!(
@@ -827,6 +861,7 @@ pub async fn case_history_is_append_only(store: &dyn Store) {
             vec![event(case.id, 1, "forged", t0())],
             vec![],
             None,
+            Vec::new(),
         )
         .await;
     assert!(result.is_err(), "{result:?}");
@@ -869,6 +904,7 @@ pub async fn timers_are_claimed_once_and_fire_once(store: &dyn Store) {
             vec![event(case.id, 2, "sla_breached", due)],
             vec![],
             Some(timer_id),
+            Vec::new(),
         )
         .await
         .unwrap();
@@ -881,6 +917,7 @@ pub async fn timers_are_claimed_once_and_fire_once(store: &dyn Store) {
             vec![event(case.id, 3, "sla_breached", due)],
             vec![],
             Some(timer_id),
+            Vec::new(),
         )
         .await;
     assert!(
@@ -946,4 +983,275 @@ pub async fn case_ids_come_in_blocks_and_never_repeat(store: &dyn Store) {
     all.sort_unstable();
     all.dedup();
     assert_eq!(all.len(), 9, "no id is handed out twice");
+}
+
+// --- transparency log ------------------------------------------------------------
+
+fn leaf(subject: &str, text: &str) -> LeafInput {
+    LeafInput {
+        subject: Some(subject.to_owned()),
+        data: text.as_bytes().to_vec(),
+    }
+}
+
+/// A sequencer as the transparency crate builds one, with an unsigned
+/// stand-in for the note: `size root-hex`.
+fn test_sequencer() -> Sequencer {
+    Box::new(|input: SequenceInput| {
+        let mut appender = cityloop_tlog::Appender::new(input.size, input.edge)
+            .map_err(|error| error.to_string())?;
+        for data in &input.leaves {
+            appender.push(cityloop_tlog::leaf_hash(data));
+        }
+        Ok(SequenceOutput {
+            size: appender.size(),
+            checkpoint: format!("{} {}", appender.size(), hex_of(&appender.root())),
+            tiles: appender.take_dirty(),
+        })
+    })
+}
+
+fn hex_of(hash: &Hash) -> String {
+    hash.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+struct StoredTiles<'a>(&'a [(u8, u64, Vec<Hash>)]);
+
+impl cityloop_tlog::TileReader for StoredTiles<'_> {
+    fn read_tile(
+        &self,
+        level: u8,
+        index: u64,
+        width: u16,
+    ) -> Result<Vec<Hash>, cityloop_tlog::Error> {
+        self.0
+            .iter()
+            .find(|(l, i, hashes)| *l == level && *i == index && hashes.len() >= usize::from(width))
+            .map(|(_, _, hashes)| hashes[..usize::from(width)].to_vec())
+            .ok_or(cityloop_tlog::Error::MissingTile {
+                level,
+                index,
+                width,
+            })
+    }
+}
+
+/// Reads every tile the tree of `size` can need (levels 0 and 1 suffice
+/// below 65,536 leaves).
+async fn stored_tiles(store: &dyn Store, size: u64) -> Vec<(u8, u64, Vec<Hash>)> {
+    let mut tiles = Vec::new();
+    for level in 0..2u8 {
+        let per_tile = 256u64.pow(u32::from(level) + 1);
+        for index in 0..size.div_ceil(per_tile) {
+            if let Some(hashes) = store.tlog_tile(level, index).await.unwrap() {
+                tiles.push((level, index, hashes));
+            }
+        }
+    }
+    tiles
+}
+
+pub async fn log_leaves_are_sequenced_into_tiles_and_checkpoints(store: &dyn Store) {
+    store.migrate().await.unwrap();
+    assert_eq!(
+        store.sequence_leaves(100, test_sequencer()).await.unwrap(),
+        None
+    );
+    assert_eq!(store.tlog_size().await.unwrap(), 0);
+    let first: Vec<LeafInput> = (0..300)
+        .map(|i| leaf("batch:1", &format!("leaf {i}")))
+        .collect();
+    store.append_leaves(first).await.unwrap();
+    seeded(store).await;
+    let at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+    let case = case_row(
+        store.allocate_case_id().await.unwrap(),
+        &["310000", "310101"],
+        121.48,
+        at,
+    );
+    let subject = format!("case:{}", case.id);
+    store
+        .insert_case(
+            case.clone(),
+            vec![event(case.id, 1, "created", at)],
+            Vec::new(),
+            vec![leaf(&subject, "created")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.tlog_queued().await.unwrap(), 301);
+
+    // Two batches: 256 then 45, crossing a tile boundary between them.
+    assert_eq!(
+        store.sequence_leaves(256, test_sequencer()).await.unwrap(),
+        Some(256)
+    );
+    assert_eq!(store.tlog_queued().await.unwrap(), 45);
+    assert_eq!(
+        store.sequence_leaves(1000, test_sequencer()).await.unwrap(),
+        Some(301)
+    );
+    assert_eq!(store.tlog_size().await.unwrap(), 301);
+    assert_eq!(store.tlog_queued().await.unwrap(), 0);
+
+    let entries = store.tlog_entries(0, 1000).await.unwrap();
+    assert_eq!(entries.len(), 301);
+    assert_eq!(entries[0], b"leaf 0".to_vec());
+    assert_eq!(entries[299], b"leaf 299".to_vec());
+    assert_eq!(entries[300], b"created".to_vec());
+    assert_eq!(store.tlog_entries(256, 256).await.unwrap().len(), 45);
+
+    let hashes: Vec<Hash> = entries
+        .iter()
+        .map(|e| cityloop_tlog::leaf_hash(e))
+        .collect();
+    let root = cityloop_tlog::root_of(&hashes);
+    let tiles = stored_tiles(store, 301).await;
+    assert_eq!(tiles.len(), 3, "tile 0/0 full, 0/1 partial, 1/0 partial");
+    let reader = StoredTiles(&tiles);
+    assert_eq!(cityloop_tlog::tree_hash(301, &reader).unwrap(), root);
+    let earlier = cityloop_tlog::root_of(&hashes[..256]);
+    assert_eq!(cityloop_tlog::tree_hash(256, &reader).unwrap(), earlier);
+
+    let checkpoints = store.tlog_checkpoints().await.unwrap();
+    assert_eq!(
+        checkpoints,
+        vec![
+            (256, format!("256 {}", hex_of(&earlier))),
+            (301, format!("301 {}", hex_of(&root)))
+        ]
+    );
+    assert_eq!(
+        store.latest_checkpoint().await.unwrap(),
+        checkpoints.last().cloned()
+    );
+
+    let about = store.tlog_leaves_about(&subject).await.unwrap();
+    assert_eq!(about, vec![(Some(300), b"created".to_vec())]);
+    let all = store.tlog_all_leaves().await.unwrap();
+    assert_eq!(all.len(), 301);
+    assert!(
+        all.iter()
+            .enumerate()
+            .all(|(i, (index, _))| *index == Some(i as u64))
+    );
+    assert_eq!(store.all_case_events().await.unwrap().len(), 1);
+}
+
+pub async fn log_leaves_of_a_refused_write_are_not_queued(store: &dyn Store) {
+    store.migrate().await.unwrap();
+    seeded(store).await;
+    let at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+    let case = new_case(store, &["310000", "310101"], 121.48, at).await;
+    let queued = store.tlog_queued().await.unwrap();
+    // A stale version: refused, so its leaf must not exist either.
+    let refused = store
+        .append_case_events(
+            case.clone(),
+            0,
+            vec![event(case.id, 2, "accepted", at)],
+            Vec::new(),
+            None,
+            vec![leaf("case:x", "accepted")],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    let missing = store
+        .delete_responsibility("X", &code("310101"), vec![leaf("config", "deleted")])
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    assert_eq!(store.tlog_queued().await.unwrap(), queued);
+    assert!(store.tlog_leaves_about("case:x").await.unwrap().is_empty());
+
+    store
+        .put_setting("sla_rules", "{}", vec![leaf("config", "sla rules")])
+        .await
+        .unwrap();
+    assert_eq!(store.tlog_queued().await.unwrap(), queued + 1);
+}
+
+pub async fn a_failing_sequencer_writes_nothing(store: &dyn Store) {
+    store.migrate().await.unwrap();
+    store
+        .append_leaves(vec![leaf("a", "one"), leaf("a", "two")])
+        .await
+        .unwrap();
+    let failing: Sequencer = Box::new(|_| Err("the signing key is not the log's".into()));
+    let error = store.sequence_leaves(10, failing).await.unwrap_err();
+    assert!(error.to_string().contains("signing key"), "{error}");
+    assert_eq!(store.tlog_size().await.unwrap(), 0);
+    assert_eq!(store.tlog_queued().await.unwrap(), 2);
+    assert_eq!(store.latest_checkpoint().await.unwrap(), None);
+    let lying: Sequencer = Box::new(|input: SequenceInput| {
+        Ok(SequenceOutput {
+            tiles: Vec::new(),
+            size: input.size + 5,
+            checkpoint: "wrong".into(),
+        })
+    });
+    assert!(store.sequence_leaves(10, lying).await.is_err());
+    assert_eq!(store.tlog_size().await.unwrap(), 0);
+    assert_eq!(
+        store.sequence_leaves(10, test_sequencer()).await.unwrap(),
+        Some(2)
+    );
+}
+
+pub async fn concurrent_sequencers_sequence_each_leaf_once(store: &dyn Store) {
+    store.migrate().await.unwrap();
+    let writer = |w: u32| async move {
+        for round in 0..10 {
+            let batch = (0..10)
+                .map(|i| leaf("w", &format!("w{w} r{round} i{i}")))
+                .collect();
+            store.append_leaves(batch).await.unwrap();
+        }
+    };
+    let sequencer = || async move {
+        for _ in 0..20 {
+            store.sequence_leaves(37, test_sequencer()).await.unwrap();
+        }
+    };
+    tokio::join!(
+        writer(0),
+        writer(1),
+        writer(2),
+        writer(3),
+        sequencer(),
+        sequencer(),
+        sequencer()
+    );
+    while store
+        .sequence_leaves(1000, test_sequencer())
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    assert_eq!(store.tlog_size().await.unwrap(), 400);
+    let entries = store.tlog_entries(0, 1000).await.unwrap();
+    let mut distinct = entries.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 400, "every leaf exactly once");
+    let hashes: Vec<Hash> = entries
+        .iter()
+        .map(|e| cityloop_tlog::leaf_hash(e))
+        .collect();
+    let tiles = stored_tiles(store, 400).await;
+    assert_eq!(
+        cityloop_tlog::tree_hash(400, &StoredTiles(&tiles)).unwrap(),
+        cityloop_tlog::root_of(&hashes)
+    );
+    // Every checkpoint describes a prefix of the final tree.
+    for (size, note) in store.tlog_checkpoints().await.unwrap() {
+        let prefix = cityloop_tlog::root_of(&hashes[..size as usize]);
+        assert_eq!(note, format!("{size} {}", hex_of(&prefix)));
+    }
 }

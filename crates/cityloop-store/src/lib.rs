@@ -19,6 +19,7 @@ use cityloop_domain::{
     Area, AreaCode, AreaLevel, Category, CategoryKind, Department, DepartmentId, NewUser,
     Responsibility, User, UserId,
 };
+pub use cityloop_tlog::{Hash, TileId};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -279,8 +280,11 @@ pub trait Store: Send + Sync + 'static {
 
     // --- responsibility list -----------------------------------------------
     /// Inserts or replaces rows keyed by (category selector, area).
-    async fn upsert_responsibilities(&self, rows: Vec<Responsibility>)
-    -> StoreResult<WriteSummary>;
+    async fn upsert_responsibilities(
+        &self,
+        rows: Vec<Responsibility>,
+        audit: Audit,
+    ) -> StoreResult<WriteSummary>;
     async fn responsibilities(
         &self,
         query: &ResponsibilityQuery,
@@ -288,15 +292,27 @@ pub trait Store: Send + Sync + 'static {
     /// Rows at any of these areas, for resolving along an area path.
     async fn responsibilities_at(&self, areas: &[AreaCode]) -> StoreResult<Vec<Responsibility>>;
     /// Deletes one row; `NotFound` if it was not there.
-    async fn delete_responsibility(&self, category: &str, area: &AreaCode) -> StoreResult<()>;
+    async fn delete_responsibility(
+        &self,
+        category: &str,
+        area: &AreaCode,
+        audit: Audit,
+    ) -> StoreResult<()>;
 
     // --- users and tokens --------------------------------------------------
-    async fn create_user(&self, user: NewUser, password_hash: String) -> StoreResult<User>;
+    /// Creates a user (a grant of a role and scope). `audit` receives the
+    /// new user's id before it is written, so the grant's leaf can name it.
+    async fn create_user(
+        &self,
+        user: NewUser,
+        password_hash: String,
+        audit: AuditFor,
+    ) -> StoreResult<User>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     /// The user and their password hash, for log-in.
     async fn user_credentials(&self, username: &str) -> StoreResult<Option<(User, String)>>;
     async fn users(&self, department: Option<&DepartmentId>) -> StoreResult<Vec<User>>;
-    async fn create_token(&self, token: TokenRecord) -> StoreResult<()>;
+    async fn create_token(&self, token: TokenRecord, audit: Audit) -> StoreResult<()>;
     /// The user a live token belongs to: not revoked, not expired at `now`.
     async fn user_by_token(
         &self,
@@ -325,6 +341,7 @@ pub trait Store: Send + Sync + 'static {
         case: CaseRow,
         events: Vec<CaseEventRow>,
         timers: Vec<TimerSpec>,
+        audit: Audit,
     ) -> StoreResult<()>;
     /// Appends events to a case whose version is still `expected_version`,
     /// rewrites its summary, replaces its unfired timers, and, if given,
@@ -337,6 +354,7 @@ pub trait Store: Send + Sync + 'static {
         events: Vec<CaseEventRow>,
         timers: Vec<TimerSpec>,
         fired_timer: Option<i64>,
+        audit: Audit,
     ) -> StoreResult<()>;
     async fn case(&self, id: i64) -> StoreResult<Option<CaseRow>>;
     /// The history in order.
@@ -367,7 +385,131 @@ pub trait Store: Send + Sync + 'static {
 
     // --- settings ------------------------------------------------------------
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
-    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+    async fn put_setting(&self, key: &str, value: &str, audit: Audit) -> StoreResult<()>;
+
+    // --- transparency log ----------------------------------------------------
+    /// Queues log leaves that record no stored change of their own (a read
+    /// of personal data, a log-in).
+    async fn append_leaves(&self, audit: Audit) -> StoreResult<()>;
+    /// Sequences up to `limit` queued leaves in queue order, in one
+    /// transaction that also holds the log's state lock: reads the tree's
+    /// size, right-edge tiles and latest checkpoint, calls `sequencer` (pure:
+    /// hashes, signs), then stores the leaves' indices, the tiles and the
+    /// checkpoint it returns. Returns the new tree size, or `None` when
+    /// nothing was queued. Concurrent sequencers are serialised; a leaf is
+    /// sequenced exactly once.
+    async fn sequence_leaves(&self, limit: u32, sequencer: Sequencer) -> StoreResult<Option<u64>>;
+    /// Sequenced leaves (the tree size of the latest checkpoint).
+    async fn tlog_size(&self) -> StoreResult<u64>;
+    /// Leaves queued and not yet sequenced.
+    async fn tlog_queued(&self) -> StoreResult<u64>;
+    /// The widest stored version of a hash tile.
+    async fn tlog_tile(&self, level: u8, index: u64) -> StoreResult<Option<Vec<Hash>>>;
+    /// Sequenced entries `first ..` (at most `count`), in index order.
+    async fn tlog_entries(&self, first: u64, count: u32) -> StoreResult<Vec<Vec<u8>>>;
+    /// Every signed checkpoint, by ascending tree size.
+    async fn tlog_checkpoints(&self) -> StoreResult<Vec<(u64, String)>>;
+    async fn latest_checkpoint(&self) -> StoreResult<Option<(u64, String)>>;
+    /// Leaves (sequenced or queued) filed under `subject`, e.g. `case:42`,
+    /// in queue order, with their index once sequenced. The subject is a
+    /// lookup hint for receipts; verifiers check the leaf itself.
+    async fn tlog_leaves_about(&self, subject: &str) -> StoreResult<Vec<(Option<u64>, Vec<u8>)>>;
+    /// Every queued or sequenced leaf with its index (`None`: queued), in
+    /// queue order — for offline verification.
+    async fn tlog_all_leaves(&self) -> StoreResult<Vec<(Option<u64>, Vec<u8>)>>;
+    /// Every case event of every case, by case and sequence (for offline
+    /// verification against the log).
+    async fn all_case_events(&self) -> StoreResult<Vec<CaseEventRow>>;
+}
+
+// --- transparency log ----------------------------------------------------------
+
+/// One leaf for the transparency log, written in the same transaction as
+/// the change it records. `data` is the versioned leaf encoding owned by
+/// `cityloop-transparency`; the store keeps it opaque.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafInput {
+    /// Lookup hint (`case:42`), not part of the leaf.
+    pub subject: Option<String>,
+    pub data: Vec<u8>,
+}
+
+/// The leaves a write records; empty for writes the log does not cover
+/// (e.g. reference data imported by an operator at the console).
+pub type Audit = Vec<LeafInput>;
+
+/// What a sequencer sees, inside the store's transaction.
+#[derive(Debug, Clone)]
+pub struct SequenceInput {
+    /// Leaves sequenced so far.
+    pub size: u64,
+    /// The right-edge tiles of the tree of `size`, as
+    /// [`cityloop_tlog::edge_tiles`] lists them.
+    pub edge: Vec<(TileId, Vec<Hash>)>,
+    pub latest_checkpoint: Option<String>,
+    /// Queued leaves to sequence, in order: they get indices `size ..`.
+    pub leaves: Vec<Vec<u8>>,
+}
+
+/// What a sequencer returns for the store to write.
+#[derive(Debug, Clone)]
+pub struct SequenceOutput {
+    /// Tiles created or grown (complete hash lists).
+    pub tiles: Vec<(TileId, Vec<Hash>)>,
+    /// The new tree size (`input.size + input.leaves.len()`).
+    pub size: u64,
+    /// The signed checkpoint note for `size`.
+    pub checkpoint: String,
+}
+
+/// Builds a write's leaves once the store knows the id it assigned.
+pub type AuditFor = Box<dyn FnOnce(UserId) -> Audit + Send>;
+
+/// No leaves: for writes outside the log's scope (tests, console imports).
+pub fn no_audit_for() -> AuditFor {
+    Box::new(|_| Vec::new())
+}
+
+/// The pure step of sequencing: hashes the leaves, grows the tiles, signs.
+pub type Sequencer = Box<dyn FnOnce(SequenceInput) -> Result<SequenceOutput, String> + Send>;
+
+/// Joins a tile's hashes into the stored blob.
+pub fn tile_blob(hashes: &[Hash]) -> Vec<u8> {
+    hashes.concat()
+}
+
+/// Splits a stored tile blob into hashes.
+pub fn tile_hashes(blob: &[u8]) -> StoreResult<Vec<Hash>> {
+    if !blob.len().is_multiple_of(32) || blob.len() > 32 * 256 {
+        return Err(StoreError::Backend(format!(
+            "stored tile has {} bytes, not a multiple of 32 up to 8192",
+            blob.len()
+        )));
+    }
+    Ok(blob
+        .chunks_exact(32)
+        .map(|chunk| {
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(chunk);
+            hash
+        })
+        .collect())
+}
+
+/// Checks a sequencer's answer against its input before anything is
+/// written (both backends).
+pub fn check_sequence_output(
+    input_size: u64,
+    leaves: usize,
+    output: &SequenceOutput,
+) -> StoreResult<()> {
+    if output.size != input_size + leaves as u64 {
+        return Err(StoreError::Backend(format!(
+            "sequencer returned size {} for {} leaves after {}",
+            output.size, leaves, input_size
+        )));
+    }
+    Ok(())
 }
 
 /// How to make a case's unfired timers equal `wanted` while keeping the

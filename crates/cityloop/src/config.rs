@@ -18,6 +18,9 @@ pub struct RawConfig {
     pub log_format: Option<String>,
     /// Daily working periods for SLA clocks, e.g. "08:30-12:00,13:30-17:30".
     pub shifts: Option<String>,
+    /// The transparency log's origin (its checkpoints' first line and key
+    /// name), e.g. "cityloop.shanghai.example/log". Never changes for a city.
+    pub transparency_origin: Option<String>,
     #[serde(default)]
     pub limits: RawLimits,
 }
@@ -72,6 +75,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub log_format: LogFormat,
     pub shifts: cityloop_calendar::Shifts,
+    pub transparency_origin: String,
     pub limits: ApiLimits,
 }
 
@@ -145,6 +149,17 @@ impl Settings {
         if limits.body_bytes_max < 1024 || limits.rate_per_second == 0 || limits.rate_burst == 0 {
             bail!("limits: body_bytes_max ≥ 1024, rate_per_second ≥ 1 and rate_burst ≥ 1");
         }
+        let transparency_origin = raw
+            .transparency_origin
+            .unwrap_or_else(|| cityloop_transparency::keys::DEFAULT_ORIGIN.to_owned());
+        if transparency_origin.trim().is_empty()
+            || transparency_origin.contains(char::is_whitespace)
+            || transparency_origin.contains('+')
+        {
+            bail!(
+                "transparency_origin: {transparency_origin:?} must be non-empty, without spaces or '+'"
+            );
+        }
         let data_dir = overrides.data_dir.clone().or(raw.data_dir);
         Ok(Settings {
             data_dir_given: data_dir.is_some(),
@@ -153,6 +168,7 @@ impl Settings {
             listen,
             log_format,
             shifts,
+            transparency_origin,
             limits,
         })
     }
@@ -171,7 +187,7 @@ impl Settings {
             ),
         };
         format!(
-            "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\nshifts = \"{}\"\n\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\n",
+            "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\nshifts = \"{}\"\ntransparency_origin = \"{}\"\n\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\n",
             display_path(&self.data_dir),
             self.listen,
             match self.log_format {
@@ -179,6 +195,7 @@ impl Settings {
                 LogFormat::Json => "json",
             },
             self.shifts,
+            self.transparency_origin,
             self.limits.body_bytes_max,
             self.limits.rate_per_second,
             self.limits.rate_burst,

@@ -156,7 +156,9 @@ pub async fn ensure_users_and_credentials(
                 )?;
                 let hash = cityloop_api::auth::hash_password(&password)
                     .map_err(|problem| anyhow::anyhow!(problem.detail))?;
-                let user = store.create_user(new_user, hash).await?;
+                let user = store
+                    .create_user(new_user, hash, cityloop_store::no_audit_for())
+                    .await?;
                 logins.insert(
                     key.clone(),
                     json!({"username": demo.username, "password": password}),

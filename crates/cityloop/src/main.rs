@@ -7,6 +7,7 @@ mod cases_cli;
 mod config;
 mod demo;
 mod synthetic;
+mod verify_cli;
 
 use anyhow::{Context, bail};
 use cityloop_api::{AppState, SystemClock};
@@ -70,6 +71,8 @@ enum Command {
         #[command(subcommand)]
         action: SlaCommand,
     },
+    /// Verify the transparency log (offline, online, or a receipt).
+    Verify(verify_cli::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -259,6 +262,10 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Verify(args) => {
+            let data_dir = settings.data_dir.clone();
+            verify_cli::run(args, &data_dir, async || open_store(&settings, false).await).await
+        }
         Command::Config { .. } | Command::Sla { .. } => unreachable!("handled synchronously"),
     }
 }
@@ -346,15 +353,18 @@ fn calendar_texts(settings: &Settings) -> anyhow::Result<Vec<String>> {
 async fn app_state(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<AppState> {
     let texts = calendar_texts(settings)?;
     let borrowed: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let cases =
-        cityloop_cases::CaseService::open(store, &borrowed, cityloop_cases::CaseConfig::default())
-            .await
-            .context(
-                "starting the case service (has the city been imported? `cityloop import city`)",
-            )?
-            .with_shifts(settings.shifts.clone());
+    let keys = log_keys(settings)?;
+    let config = cityloop_cases::CaseConfig {
+        pseudonyms: keys.pseudonyms.clone(),
+        ..Default::default()
+    };
+    let cases = cityloop_cases::CaseService::open(store, &borrowed, config)
+        .await
+        .context("starting the case service (has the city been imported? `cityloop import city`)")?
+        .with_shifts(settings.shifts.clone());
     let state = AppState::new(
         Arc::new(cases),
+        keys,
         Arc::new(SystemClock),
         settings.limits.clone(),
     );
@@ -365,9 +375,28 @@ async fn app_state(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result
     Ok(state)
 }
 
-/// Serves `state` on `listener` with the timer scheduler beside it, until
-/// Ctrl-C or SIGTERM.
+/// The transparency log's keys from the data directory (created on first
+/// start).
+fn log_keys(settings: &Settings) -> anyhow::Result<cityloop_transparency::Keys> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    Ok(cityloop_transparency::Keys::load_or_create(
+        &settings.data_dir,
+        &settings.transparency_origin,
+    )?)
+}
+
+/// How often the transparency log signs a checkpoint while leaves wait.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Serves `state` on `listener` with the timer scheduler and the
+/// transparency log's sequencer beside it, until Ctrl-C or SIGTERM.
 async fn run_server(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let sequencer = tokio::spawn(cityloop_transparency::run_sequencer(
+        state.cases().store_arc(),
+        state.keys().clone(),
+        CHECKPOINT_EVERY,
+    ));
     let (stop_scheduler, stopped) = tokio::sync::watch::channel(false);
     let worker = format!("cityloop-{}", std::process::id());
     let scheduler = tokio::spawn(cityloop_api::run_scheduler(
@@ -379,6 +408,7 @@ async fn run_server(state: AppState, listener: tokio::net::TcpListener) -> anyho
     cityloop_api::serve(listener, state, shutdown_signal()).await?;
     let _ = stop_scheduler.send(true);
     let _ = scheduler.await;
+    sequencer.abort();
     println!("cityloop stopped");
     Ok(())
 }

@@ -552,7 +552,10 @@ async fn ensure_user(
     }
     let new_user = NewUser::new(username, display_name, role, department, areas, None)?;
     // "!" is not a valid password hash: the account cannot log in.
-    match store.create_user(new_user, "!".into()).await {
+    match store
+        .create_user(new_user, "!".into(), cityloop_store::no_audit_for())
+        .await
+    {
         Ok(user) => Ok(user),
         Err(StoreError::Conflict { .. }) => store
             .user_credentials(username)
@@ -2031,6 +2034,7 @@ mod tests {
                 )
                 .unwrap(),
                 "!".into(),
+                cityloop_store::no_audit_for(),
             )
             .await
             .unwrap();
@@ -2132,6 +2136,7 @@ mod tests {
         let (_directory, cases, _) = fresh().await;
         let state = AppState::new(
             Arc::new(cases),
+            cityloop_transparency::Keys::generate("cityloop.test/log"),
             Arc::new(Fixed(end())),
             ApiLimits::default(),
         );

@@ -360,7 +360,10 @@ fn cases_can_be_listed_shown_and_acted_on_from_the_command_line() {
             None,
         )
         .unwrap();
-        store.create_user(user, "!".into()).await.unwrap();
+        store
+            .create_user(user, "!".into(), cityloop_store::no_audit_for())
+            .await
+            .unwrap();
         let cases = cityloop_cases::CaseService::open(
             store.clone(),
             cityloop_import::bundled::HOLIDAY_CN,

@@ -60,14 +60,18 @@ impl TestApp {
             .await
             .expect("directory");
         let store: Arc<dyn Store> = Arc::new(store);
+        let keys = cityloop_transparency::Keys::generate("cityloop.test/log");
         let cases = cityloop_cases::CaseService::open(
             store,
             bundled::HOLIDAY_CN,
-            cityloop_cases::CaseConfig::default(),
+            cityloop_cases::CaseConfig {
+                pseudonyms: keys.pseudonyms.clone(),
+                ..Default::default()
+            },
         )
         .await
         .expect("case service");
-        let state = AppState::new(Arc::new(cases), clock, limits);
+        let state = AppState::new(Arc::new(cases), keys, clock, limits);
         state.reload_index().await.expect("index");
         // One real argon2 hash, shared, so log-in works for every test user.
         let hash = auth::hash_password(PASSWORD).expect("hash");
@@ -86,6 +90,7 @@ impl TestApp {
                     )
                     .unwrap(),
                     hash.clone(),
+                    cityloop_store::no_audit_for(),
                 )
                 .await
                 .expect("user");
@@ -100,6 +105,14 @@ impl TestApp {
             tokens,
             _directory: directory,
         }
+    }
+
+    /// Sequences every queued leaf and signs a checkpoint, as the server's
+    /// sequencer task does each second; returns the tree size.
+    pub async fn checkpoint(&self) -> u64 {
+        cityloop_transparency::sequence_all(self.state.store(), self.state.keys())
+            .await
+            .expect("sequencing")
     }
 
     pub fn token(&self, key: &str) -> &str {
@@ -137,6 +150,17 @@ impl TestApp {
             status,
             serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         )
+    }
+
+    /// A GET without authentication, returning the raw body.
+    pub async fn get_bytes(&self, uri: &str) -> (StatusCode, Vec<u8>) {
+        let request = Request::builder().uri(uri).body(Body::empty()).unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, bytes.to_vec())
     }
 
     pub async fn get(&self, uri: &str, user: Option<&str>) -> (StatusCode, Value) {
