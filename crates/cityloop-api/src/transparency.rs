@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cityloop_domain::User;
 use cityloop_store::{AuditFor, LeafInput};
-use cityloop_transparency::tiles::Dyn;
+use cityloop_tlog::TileReader;
 use cityloop_transparency::{Actor, Leaf, Record};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -262,12 +262,9 @@ pub async fn inclusion(
         .tile_cache()
         .with_tiles(state.store(), |tiles| {
             let width = (index % 256 + 1) as u16;
-            let tile = tiles.read(0, index / 256, width)?;
+            let tile = tiles.read_tile(0, index / 256, width)?;
             let leaf = tile[usize::from(width) - 1];
-            Ok((
-                leaf,
-                cityloop_tlog::inclusion_proof(index, size, &Dyn(tiles))?,
-            ))
+            Ok((leaf, cityloop_tlog::inclusion_proof(index, size, tiles)?))
         })
         .await
         .map_err(proof_error)?;
@@ -321,7 +318,7 @@ pub async fn consistency(
     let hashes = state
         .tile_cache()
         .with_tiles(state.store(), |tiles| {
-            cityloop_tlog::consistency_proof(first, second, &Dyn(tiles))
+            cityloop_tlog::consistency_proof(first, second, tiles)
         })
         .await
         .map_err(proof_error)?;

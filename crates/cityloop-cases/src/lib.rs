@@ -14,4 +14,6 @@ pub mod routing;
 pub mod service;
 
 pub use routing::{Located, Routing, build_index, locate_point};
-pub use service::{CaseConfig, CaseError, CaseService, Duplicate, Intake, IntakeOutcome};
+pub use service::{
+    AUTOMATION_USERNAME, CaseConfig, CaseError, CaseService, Duplicate, Intake, IntakeOutcome,
+};

@@ -4,7 +4,7 @@
 //! proof against a signed checkpoint, and `cityloop verify receipt` checks
 //! the proofs without trusting the server.
 
-use crate::tiles::{Dyn, TileCache};
+use crate::tiles::TileCache;
 use crate::{Keys, Leaf, Record};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -64,7 +64,7 @@ pub async fn receipt_view(
         };
         let proof = cache
             .with_tiles(store, |tiles| {
-                cityloop_tlog::inclusion_proof(index, tree_size, &Dyn(tiles))
+                cityloop_tlog::inclusion_proof(index, tree_size, tiles)
             })
             .await?;
         step.inclusion = proof.iter().map(|h| STANDARD.encode(h)).collect();

@@ -2,41 +2,18 @@
 //! proofs are computed from memory. Complete tiles never change and stay
 //! cached; a partial tile is re-read when a wider one is needed.
 
-use cityloop_store::{Hash, Store};
-use cityloop_tlog::{TilePath, TileReader};
-use std::collections::HashMap;
+use cityloop_store::Store;
+use cityloop_tlog::{MemoryTiles, TileId, TilePath};
 use std::sync::Mutex;
 
-/// Most tiles kept (8 KiB each: 64 MiB).
+/// Most tiles kept (8 KiB each plus inner nodes: about 128 MiB).
 const CACHE_MAX: usize = 8192;
 
+/// Tiles read from the store, kept in a [`MemoryTiles`] (which also keeps
+/// each tile's inner nodes, so a proof rehashes nothing).
 #[derive(Default)]
 pub struct TileCache {
-    tiles: Mutex<HashMap<(u8, u64), Vec<Hash>>>,
-}
-
-struct Snapshot<'a> {
-    tiles: &'a HashMap<(u8, u64), Vec<Hash>>,
-}
-
-impl TileReader for Snapshot<'_> {
-    fn read_tile(
-        &self,
-        level: u8,
-        index: u64,
-        width: u16,
-    ) -> Result<Vec<Hash>, cityloop_tlog::Error> {
-        match self.tiles.get(&(level, index)) {
-            Some(hashes) if hashes.len() >= usize::from(width) => {
-                Ok(hashes[..usize::from(width)].to_vec())
-            }
-            _ => Err(cityloop_tlog::Error::MissingTile {
-                level,
-                index,
-                width,
-            }),
-        }
-    }
+    tiles: Mutex<MemoryTiles>,
 }
 
 impl TileCache {
@@ -50,13 +27,13 @@ impl TileCache {
     pub async fn with_tiles<T>(
         &self,
         store: &dyn Store,
-        compute: impl Fn(&dyn TileReaderDyn) -> Result<T, cityloop_tlog::Error>,
+        compute: impl Fn(&MemoryTiles) -> Result<T, cityloop_tlog::Error>,
     ) -> Result<T, crate::Error> {
         // Each retry fetches one more tile; a proof needs a few dozen at most.
         for _ in 0..256 {
             let outcome = {
                 let tiles = self.tiles.lock().unwrap_or_else(|p| p.into_inner());
-                compute(&Snapshot { tiles: &tiles })
+                compute(&tiles)
             };
             match outcome {
                 Err(cityloop_tlog::Error::MissingTile {
@@ -64,27 +41,30 @@ impl TileCache {
                     index,
                     width,
                 }) => {
+                    let missing = cityloop_tlog::Error::MissingTile {
+                        level,
+                        index,
+                        width,
+                    };
                     let Some(hashes) = store.tlog_tile(level, index).await? else {
-                        return Err(cityloop_tlog::Error::MissingTile {
-                            level,
-                            index,
-                            width,
-                        }
-                        .into());
+                        return Err(missing.into());
                     };
                     if hashes.len() < usize::from(width) {
-                        return Err(cityloop_tlog::Error::MissingTile {
-                            level,
-                            index,
-                            width,
-                        }
-                        .into());
+                        return Err(missing.into());
                     }
                     let mut tiles = self.tiles.lock().unwrap_or_else(|p| p.into_inner());
                     if tiles.len() >= CACHE_MAX {
-                        tiles.retain(|_, hashes| hashes.len() < 256);
+                        *tiles = MemoryTiles::new();
                     }
-                    tiles.insert((level, index), hashes);
+                    let width = hashes.len() as u16;
+                    tiles.store(
+                        TileId {
+                            level,
+                            index,
+                            width,
+                        },
+                        hashes,
+                    );
                 }
                 other => return other.map_err(Into::into),
             }
@@ -123,31 +103,5 @@ impl TileCache {
                 Ok(Some(cityloop_tlog::encode_entry_bundle(&slices)?))
             }
         }
-    }
-}
-
-/// [`TileReader`] as a trait object, so computations can take `&dyn`.
-pub trait TileReaderDyn {
-    fn read(&self, level: u8, index: u64, width: u16) -> Result<Vec<Hash>, cityloop_tlog::Error>;
-}
-
-impl<T: TileReader> TileReaderDyn for T {
-    fn read(&self, level: u8, index: u64, width: u16) -> Result<Vec<Hash>, cityloop_tlog::Error> {
-        self.read_tile(level, index, width)
-    }
-}
-
-/// Adapts a `&dyn TileReaderDyn` back to [`TileReader`] for the tlog
-/// functions.
-pub struct Dyn<'a>(pub &'a dyn TileReaderDyn);
-
-impl TileReader for Dyn<'_> {
-    fn read_tile(
-        &self,
-        level: u8,
-        index: u64,
-        width: u16,
-    ) -> Result<Vec<Hash>, cityloop_tlog::Error> {
-        self.0.read(level, index, width)
     }
 }

@@ -103,6 +103,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         rate: u64,
     },
+    /// The transparency log: leaves appended per second (in memory and
+    /// through the store, with tiles and a signed checkpoint) and proof
+    /// latency, on a fresh embedded store.
+    Tlog {
+        #[arg(long, default_value_t = 200_000)]
+        leaves: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -261,6 +268,17 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
                 bench::sqlite_baseline(directory.path(), cases as u64)?;
             }
             Ok(())
+        }
+        Command::Bench {
+            what: BenchCommand::Tlog { leaves },
+        } => {
+            let directory = tempfile::Builder::new()
+                .prefix("cityloop-bench-")
+                .tempdir()?;
+            let store =
+                cityloop_store_sqlite::SqliteStore::open(&directory.path().join("bench.sqlite3"))?;
+            store.migrate().await?;
+            bench::tlog(Arc::new(store), leaves).await
         }
         Command::Verify(args) => {
             let data_dir = settings.data_dir.clone();

@@ -15,6 +15,28 @@ fn cityloop(data_dir: &Path, args: &[&str]) -> Output {
         .expect("run cityloop")
 }
 
+type Lines = std::io::Lines<BufReader<std::process::ChildStdout>>;
+
+/// Starts the demo on a free port; returns the process, the rest of its
+/// output and its base URL once it listens.
+fn start_demo(data_dir: &Path) -> (std::process::Child, Lines, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cityloop"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("demo printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("cityloop listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    (child, lines, base)
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -259,21 +281,7 @@ fn config_show_layers_flags_over_the_file_and_redacts_passwords() {
 #[test]
 fn the_demo_starts_serves_writes_credentials_and_stops_on_ctrl_c() {
     let directory = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cityloop"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(directory.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().expect("demo printed its address").unwrap();
-        if let Some(rest) = line.strip_prefix("cityloop listening on ") {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
+    let (mut child, lines, base) = start_demo(directory.path());
     let credentials: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(directory.path().join("demo-credentials.json")).unwrap(),
     )
@@ -442,4 +450,142 @@ fn cases_can_be_listed_shown_and_acted_on_from_the_command_line() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["created", "verified"]);
+}
+
+/// Runs the independent verifier (Node.js, written from the specs alone)
+/// against a log; `None` when Node.js is missing and not required.
+fn independent_verifier(log_url: &str) -> Option<Output> {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/independent-verifier/verify.mjs");
+    match Command::new("node").arg(script).arg(log_url).output() {
+        Ok(output) => Some(output),
+        Err(error) => {
+            if std::env::var("CITYLOOP_REQUIRE_NODE").as_deref() == Ok("1") {
+                panic!("Node.js is required for the independent verifier: {error}");
+            }
+            eprintln!("SKIPPED independent verifier: {error}");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_demo_log_verifies_independently_online_offline_and_by_receipt_and_tampering_is_named() {
+    let directory = tempfile::tempdir().unwrap();
+    let (mut child, _lines, base) = start_demo(directory.path());
+    let credentials: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(directory.path().join("demo-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let receipt = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let created: serde_json::Value = client
+            .post(format!("{base}/api/v1/cases"))
+            .bearer_auth(credentials["citizen"].as_str().unwrap())
+            .json(
+                &serde_json::json!({"category": "06010", "lon": 121.4350, "lat": 31.2470,
+                "description": "井盖缺失", "reporter_contact": "赵先生 13800138000"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let receipt = created["receipt"].as_str().expect("a receipt").to_owned();
+        // The sequencer signs a checkpoint each second while leaves wait:
+        // wait (bounded) until the new case's first step is in one.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let view: serde_json::Value = client
+                .get(format!("{base}/api/v1/receipts/{receipt}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if view["steps"][0]["leaf_index"].is_u64() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint covers the new case: {view}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        receipt
+    });
+
+    let log_url = format!("{base}/transparency/log/");
+    if let Some(output) = independent_verifier(&log_url) {
+        assert!(
+            output.status.success(),
+            "{}\n{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+    }
+    let online = cityloop(directory.path(), &["verify", "--url", &base]);
+    assert!(
+        online.status.success(),
+        "{}{}",
+        text(&online.stdout),
+        text(&online.stderr)
+    );
+    assert!(text(&online.stdout).contains("OK: the log verifies"));
+    let by_receipt = cityloop(
+        directory.path(),
+        &["verify", "receipt", &receipt, "--url", &base],
+    );
+    assert!(
+        by_receipt.status.success(),
+        "{}{}",
+        text(&by_receipt.stdout),
+        text(&by_receipt.stderr)
+    );
+    assert!(text(&by_receipt.stdout).contains("created"));
+    let forged = format!(
+        "{}-000000000000000000000000",
+        receipt.split('-').next().unwrap()
+    );
+    assert!(
+        !cityloop(
+            directory.path(),
+            &["verify", "receipt", &forged, "--url", &base]
+        )
+        .status
+        .success()
+    );
+
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let offline = cityloop(directory.path(), &["verify"]);
+    assert!(
+        offline.status.success(),
+        "{}{}",
+        text(&offline.stdout),
+        text(&offline.stderr)
+    );
+    let case_id: i64 = receipt.split('-').next().unwrap().parse().unwrap();
+    let connection = rusqlite::Connection::open(directory.path().join("cityloop.sqlite3")).unwrap();
+    connection
+        .execute_batch(&format!(
+            "DROP TRIGGER case_events_no_update;
+             UPDATE case_events SET actor_role = 'admin' WHERE case_id = {case_id} AND seq = 1;"
+        ))
+        .unwrap();
+    drop(connection);
+    let tampered = cityloop(directory.path(), &["verify"]);
+    assert!(!tampered.status.success());
+    assert!(
+        text(&tampered.stderr).contains(&format!("case {case_id} event 1")),
+        "{}",
+        text(&tampered.stderr)
+    );
 }
