@@ -240,6 +240,7 @@ impl UserDto {
         transparency::inclusion,
         transparency::consistency,
         transparency::receipt,
+        transparency::public_performance,
     ),
     modifiers(&SecurityAddon),
     tags(

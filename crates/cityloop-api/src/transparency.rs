@@ -29,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/transparency/log/proof/consistency", get(consistency))
         .route("/api/v1/receipts/{receipt}", get(receipt))
         .route("/transparency/receipt", get(receipt_page))
+        .route("/api/v1/public/performance", get(public_performance))
+        .route("/transparency/performance", get(performance_page))
 }
 
 // --- leaves written by other handlers -----------------------------------------
@@ -359,4 +361,217 @@ pub async fn receipt(
 /// the browser).
 pub async fn receipt_page() -> Html<&'static str> {
     Html(include_str!("../assets/receipt.html"))
+}
+
+// --- public performance figures ----------------------------------------------
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PerformanceQuery {
+    /// `department` (default), `street` or `district`.
+    pub group_by: Option<String>,
+    /// RFC 3339; default 30 days before `to`.
+    pub from: Option<String>,
+    /// RFC 3339; default now.
+    pub to: Option<String>,
+    /// Counts below `k` are hidden; at least (and by default) 10.
+    pub k: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Formula {
+    pub key: String,
+    /// The Chinese name (考核指标).
+    pub name: String,
+    pub numerator: String,
+    pub denominator: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NamedRow {
+    #[serde(flatten)]
+    pub row: cityloop_cases::public::PublicRow,
+    /// The department's or area's name.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicPerformance {
+    /// The signed checkpoint (C2SP note) whose tree holds every history
+    /// row these figures count.
+    pub checkpoint: String,
+    pub tree_size: u64,
+    /// The figures are as of this instant.
+    pub as_of: chrono::DateTime<chrono::Utc>,
+    pub from: chrono::DateTime<chrono::Utc>,
+    pub to: chrono::DateTime<chrono::Utc>,
+    pub group_by: String,
+    pub k: u64,
+    pub formulas: Vec<Formula>,
+    /// One row per group; hidden cells are null with `suppressed: true`.
+    pub rows: Vec<NamedRow>,
+    /// The totals the rows add up to (the city; for streets, each district).
+    pub totals: Vec<NamedRow>,
+}
+
+async fn group_name(
+    state: &AppState,
+    group_by: cityloop_cases::metrics::GroupBy,
+    group: &str,
+) -> Option<String> {
+    use cityloop_cases::metrics::GroupBy;
+    match group_by {
+        GroupBy::Department => {
+            let id = cityloop_domain::DepartmentId::parse(group).ok()?;
+            state
+                .store()
+                .department(&id)
+                .await
+                .ok()
+                .flatten()
+                .map(|d| d.name)
+        }
+        _ => {
+            let code = cityloop_domain::AreaCode::parse(group).ok()?;
+            state
+                .store()
+                .area(&code)
+                .await
+                .ok()
+                .flatten()
+                .map(|a| a.area.name)
+        }
+    }
+}
+
+/// Which published total a group adds up to.
+type Partition = dyn Fn(&str) -> String + Send;
+
+/// The closed loop's performance by department, street or district, for
+/// everyone: each rate with its formula, the signed checkpoint that holds
+/// every history row counted, and small counts suppressed (k ≥ 10, with
+/// complementary suppression).
+#[utoipa::path(get, path = "/api/v1/public/performance", tag = "transparency",
+    params(PerformanceQuery),
+    responses((status = 200, body = PublicPerformance), (status = 400, body = crate::problem::ProblemBody)))]
+pub async fn public_performance(
+    State(state): State<AppState>,
+    Query(query): Query<PerformanceQuery>,
+) -> ApiResult<Json<PublicPerformance>> {
+    use cityloop_cases::metrics::{GroupBy, Period, RATES, compute};
+    let group_by = match query.group_by.as_deref().filter(|g| !g.is_empty()) {
+        None => GroupBy::Department,
+        Some(text) => match GroupBy::parse(text)? {
+            GroupBy::City => {
+                return Err(Problem::invalid(
+                    "group_by",
+                    "department, street or district",
+                ));
+            }
+            other => other,
+        },
+    };
+    let k = query.k.unwrap_or(cityloop_cases::public::K_DEFAULT);
+    if k < cityloop_cases::public::K_DEFAULT {
+        return Err(Problem::invalid(
+            "k",
+            format!(
+                "at least {} (smaller counts are never published)",
+                cityloop_cases::public::K_DEFAULT
+            ),
+        ));
+    }
+    let instant = |field: &'static str, text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| Problem::invalid(field, format!("not an RFC 3339 instant: {e}")))
+    };
+    let as_of = state.now();
+    let to = match query.to.as_deref().filter(|t| !t.is_empty()) {
+        Some(text) => instant("to", text)?,
+        None => as_of,
+    };
+    let from = match query.from.as_deref().filter(|t| !t.is_empty()) {
+        Some(text) => instant("from", text)?,
+        None => to - chrono::Duration::days(30),
+    };
+    let period = Period::new(from, to)?;
+    // Every history row written so far goes into a checkpoint first, so
+    // the one named below holds every row these figures count.
+    let tree_size = cityloop_transparency::sequence_all(state.store(), state.keys())
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "sequencing for the performance page");
+            Problem::internal()
+        })?;
+    let checkpoint = state
+        .store()
+        .latest_checkpoint()
+        .await?
+        .map(|(_, note)| note)
+        .unwrap_or_default();
+    let rows = compute(state.store(), group_by, period, as_of).await?;
+    let (totals, partition_of): (Vec<_>, Box<Partition>) = match group_by {
+        GroupBy::Street => (
+            compute(state.store(), GroupBy::District, period, as_of).await?,
+            Box::new(|street: &str| {
+                if street == cityloop_cases::metrics::NO_STREET {
+                    street.to_owned()
+                } else {
+                    street.get(..6).unwrap_or(street).to_owned()
+                }
+            }),
+        ),
+        _ => {
+            let city = compute(state.store(), GroupBy::City, period, as_of).await?;
+            (city, Box::new(|_: &str| "310000".to_owned()))
+        }
+    };
+    let totals: std::collections::BTreeMap<String, _> = totals
+        .into_iter()
+        .map(|row| (row.group.clone(), row))
+        .collect();
+    let (published, published_totals) =
+        cityloop_cases::public::suppress(&rows, &totals, partition_of, k);
+    let mut named_rows = Vec::with_capacity(published.len());
+    for row in published {
+        let name = group_name(&state, group_by, &row.group).await;
+        named_rows.push(NamedRow { row, name });
+    }
+    let total_by = if group_by == GroupBy::Street {
+        GroupBy::District
+    } else {
+        GroupBy::City
+    };
+    let mut named_totals = Vec::with_capacity(published_totals.len());
+    for row in published_totals {
+        let name = group_name(&state, total_by, &row.group).await;
+        named_totals.push(NamedRow { row, name });
+    }
+    let names: std::collections::BTreeMap<&str, &str> = RATES.into_iter().collect();
+    Ok(Json(PublicPerformance {
+        checkpoint,
+        tree_size,
+        as_of,
+        from,
+        to,
+        group_by: group_by.as_str().to_owned(),
+        k,
+        formulas: cityloop_cases::public::FORMULAS
+            .iter()
+            .map(|(key, numerator, denominator)| Formula {
+                key: (*key).to_owned(),
+                name: names.get(key).copied().unwrap_or_default().to_owned(),
+                numerator: (*numerator).to_owned(),
+                denominator: (*denominator).to_owned(),
+            })
+            .collect(),
+        rows: named_rows,
+        totals: named_totals,
+    }))
+}
+
+/// The public performance page (renders the JSON above).
+pub async fn performance_page() -> Html<&'static str> {
+    Html(include_str!("../assets/performance.html"))
 }

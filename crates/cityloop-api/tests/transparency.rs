@@ -306,3 +306,90 @@ fn regex_like_phone() -> impl Fn(&str) -> bool {
         })
     }
 }
+
+async fn report_in(app: &TestApp, street: &str) {
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/cases",
+            Some("operator"),
+            Some(json!({"category": "06010", "area_code": street, "description": "热线来电：暴露垃圾"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
+#[tokio::test]
+async fn public_performance_hides_small_counts_and_what_would_reveal_them() {
+    let app = TestApp::spawn().await;
+    for _ in 0..12 {
+        report_in(&app, "310107015").await; // 长寿路街道
+    }
+    report_in(&app, "310107016").await; // 甘泉路街道: a single case
+
+    // No account needed.
+    let (status, page) = app
+        .get("/api/v1/public/performance?group_by=street", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["k"], 10);
+    assert_eq!(page["formulas"].as_array().unwrap().len(), 12);
+    let cases = |group: &str| {
+        page["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["group"] == group)
+            .map(|r| r["cases"].clone())
+            .unwrap_or_else(|| panic!("no row {group} in {page}"))
+    };
+    // 1 is below k; 12 alone beside the district total would reveal it.
+    assert_eq!(cases("310107016"), Value::Null);
+    assert_eq!(cases("310107015"), Value::Null);
+    let putuo = page["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["group"] == "310107")
+        .unwrap();
+    assert_eq!(putuo["cases"], 13);
+    assert_eq!(putuo["name"], "普陀区");
+    // The checkpoint is signed and already holds every counted row.
+    let checkpoint = verifier(&app)
+        .await
+        .verify(page["checkpoint"].as_str().unwrap())
+        .unwrap();
+    let checkpoint = Checkpoint::parse(&checkpoint).unwrap();
+    assert_eq!(checkpoint.size, page["tree_size"].as_u64().unwrap());
+    assert_eq!(app.state.store().tlog_queued().await.unwrap(), 0);
+
+    // Nobody lowers k.
+    let (status, body) = app.get("/api/v1/public/performance?k=3", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["field"], "k");
+    // With more cases both streets show.
+    for _ in 0..10 {
+        report_in(&app, "310107016").await;
+    }
+    let (_, page) = app
+        .get("/api/v1/public/performance?group_by=street", None)
+        .await;
+    let shown: Vec<Value> = page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["partition"] == "310107")
+        .map(|r| r["cases"].clone())
+        .collect();
+    assert!(
+        shown.contains(&json!(12)) && shown.contains(&json!(11)),
+        "{page}"
+    );
+    let (status, html) = app.get_bytes("/transparency/performance").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        String::from_utf8(html)
+            .unwrap()
+            .contains("/api/v1/public/performance")
+    );
+}

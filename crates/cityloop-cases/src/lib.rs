@@ -10,6 +10,7 @@
 pub mod codec;
 pub mod metrics;
 pub mod policy;
+pub mod public;
 pub mod routing;
 pub mod service;
 
