@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_city.sql"),
     include_str!("../migrations/0002_cases.sql"),
     include_str!("../migrations/0003_tlog.sql"),
+    include_str!("../migrations/0004_tlog_index_at_queue.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
@@ -1907,13 +1908,17 @@ impl Store for SqliteStore {
                 })
                 .map_err(backend_error)?;
             let size = size as u64;
+            // Leaves get their index when queued (this writer is the only
+            // one, so queue order is index order); sequencing hashes them.
             let queued: Vec<(i64, Vec<u8>)> = transaction
                 .prepare_cached(
-                    "SELECT id, data FROM tlog_leaves WHERE idx IS NULL ORDER BY id LIMIT ?1",
+                    "SELECT idx, data FROM tlog_leaves WHERE idx >= ?1 ORDER BY idx LIMIT ?2",
                 )
                 .and_then(|mut statement| {
                     statement
-                        .query_map([i64::from(limit)], |row| Ok((row.get(0)?, row.get(1)?)))?
+                        .query_map(params![size as i64, i64::from(limit)], |row| {
+                            Ok((row.get(0)?, row.get(1)?))
+                        })?
                         .collect::<rusqlite::Result<Vec<_>>>()
                 })
                 .map_err(backend_error)?;
@@ -1933,7 +1938,16 @@ impl Store for SqliteStore {
                 )
                 .optional()
                 .map_err(backend_error)?;
-            let (ids, leaves): (Vec<i64>, Vec<Vec<u8>>) = queued.into_iter().unzip();
+            let (indices, leaves): (Vec<i64>, Vec<Vec<u8>>) = queued.into_iter().unzip();
+            if indices
+                .iter()
+                .enumerate()
+                .any(|(offset, index)| *index as u64 != size + offset as u64)
+            {
+                return Err(StoreError::Backend(format!(
+                    "queued leaf indices after {size} are not contiguous"
+                )));
+            }
             let count = leaves.len();
             let output = sequencer(SequenceInput {
                 size,
@@ -1943,14 +1957,6 @@ impl Store for SqliteStore {
             })
             .map_err(StoreError::Backend)?;
             check_sequence_output(size, count, &output)?;
-            let mut statement = transaction
-                .prepare_cached("UPDATE tlog_leaves SET idx = ?2 WHERE id = ?1")
-                .map_err(backend_error)?;
-            for (offset, id) in ids.iter().enumerate() {
-                statement
-                    .execute(params![id, (size + offset as u64) as i64])
-                    .map_err(backend_error)?;
-            }
             for (tile, hashes) in &output.tiles {
                 exec(
                     transaction,
@@ -1993,7 +1999,8 @@ impl Store for SqliteStore {
         self.call(|connection| {
             connection
                 .query_row(
-                    "SELECT count(*) FROM tlog_leaves WHERE idx IS NULL",
+                    "SELECT count(*) FROM tlog_leaves
+                     WHERE idx >= (SELECT size FROM tlog_state WHERE id = 1)",
                     [],
                     |row| row.get::<_, i64>(0),
                 )
@@ -2012,7 +2019,9 @@ impl Store for SqliteStore {
         self.call(move |connection| {
             connection
                 .prepare_cached(
-                    "SELECT data FROM tlog_leaves WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                    "SELECT data FROM tlog_leaves
+                     WHERE idx >= ?1 AND idx < ?2 AND idx < (SELECT size FROM tlog_state WHERE id = 1)
+                     ORDER BY idx",
                 )
                 .and_then(|mut statement| {
                     statement
@@ -2059,7 +2068,11 @@ impl Store for SqliteStore {
         let subject = subject.to_owned();
         self.call(move |connection| {
             connection
-                .prepare_cached("SELECT idx, data FROM tlog_leaves WHERE subject = ?1 ORDER BY id")
+                .prepare_cached(
+                    "SELECT CASE WHEN idx < (SELECT size FROM tlog_state WHERE id = 1) THEN idx END,
+                         data
+                     FROM tlog_leaves WHERE subject = ?1 ORDER BY id",
+                )
                 .and_then(|mut statement| {
                     statement
                         .query_map([subject], |row| {
@@ -2075,7 +2088,11 @@ impl Store for SqliteStore {
     async fn tlog_all_leaves(&self) -> StoreResult<Vec<(Option<u64>, Vec<u8>)>> {
         self.call(|connection| {
             connection
-                .prepare_cached("SELECT idx, data FROM tlog_leaves ORDER BY id")
+                .prepare_cached(
+                    "SELECT CASE WHEN idx < (SELECT size FROM tlog_state WHERE id = 1) THEN idx END,
+                         data
+                     FROM tlog_leaves ORDER BY id",
+                )
                 .and_then(|mut statement| {
                     statement
                         .query_map([], |row| {
@@ -2111,12 +2128,17 @@ fn write_leaves(transaction: &Connection, audit: &Audit) -> StoreResult<()> {
     if audit.is_empty() {
         return Ok(());
     }
-    let mut statement = transaction
-        .prepare_cached("INSERT INTO tlog_leaves (subject, data) VALUES (?1, ?2)")
+    // The index is the next free one: a savepoint rolled back returns it.
+    let next: i64 = transaction
+        .prepare_cached("SELECT coalesce(max(idx) + 1, 0) FROM tlog_leaves")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
         .map_err(backend_error)?;
-    for leaf in audit {
+    let mut statement = transaction
+        .prepare_cached("INSERT INTO tlog_leaves (idx, subject, data) VALUES (?1, ?2, ?3)")
+        .map_err(backend_error)?;
+    for (offset, leaf) in audit.iter().enumerate() {
         statement
-            .execute(params![leaf.subject, leaf.data])
+            .execute(params![next + offset as i64, leaf.subject, leaf.data])
             .map_err(backend_error)?;
     }
     Ok(())
