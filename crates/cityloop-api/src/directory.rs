@@ -259,7 +259,16 @@ pub async fn put_department(
     }
     state
         .store()
-        .upsert_departments(vec![department.clone()])
+        .upsert_departments(
+            vec![department.clone()],
+            vec![crate::transparency::config_leaf(
+                &state,
+                &caller.0,
+                "department",
+                &format!("set {id}"),
+                format!("{department:?}").as_bytes(),
+            )],
+        )
         .await?;
     tracing::info!(department = %id, by = %caller.0.id, "department changed");
     Ok(Json(department.into()))

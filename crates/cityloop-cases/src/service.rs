@@ -646,6 +646,7 @@ impl CaseService {
                     if let Some(area) = summary.area_path.last() {
                         detail.insert("area".to_owned(), area.as_str().to_owned());
                     }
+                    detail.insert("report".to_owned(), pseudonyms.report(summary));
                 }
                 if position + 1 == rows.len() {
                     detail.insert("status".to_owned(), summary.status.clone());

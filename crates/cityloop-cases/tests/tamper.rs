@@ -265,3 +265,17 @@ async fn postgres_edited_deleted_and_reordered_rows_are_named() {
         assert_names(&verify(store.as_ref(), &keys).await, &needle);
     }
 }
+
+#[tokio::test]
+async fn sqlite_an_edited_report_is_named() {
+    let (_dir, path, store) = sqlite().await;
+    let (keys, case) = scenario(Arc::clone(&store)).await;
+    sqlite_tamper(
+        &path,
+        &format!("UPDATE cases SET reporter_contact = '李女士 13900000000' WHERE id = {case}"),
+    );
+    assert_names(
+        &verify(store.as_ref(), &keys).await,
+        &format!("case {case}: what was reported"),
+    );
+}

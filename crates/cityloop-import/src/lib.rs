@@ -233,7 +233,7 @@ pub async fn import_departments(
     reject_duplicates(&rows, "id", |d: &Department| d.id.clone())?;
     let batch = rows.iter().map(|row| row.value.clone()).collect();
     let written = store
-        .upsert_departments(batch)
+        .upsert_departments(batch, Vec::new())
         .await
         .map_err(|e| store_error(&rows, e))?;
     Ok(ImportReport {

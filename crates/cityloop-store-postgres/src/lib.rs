@@ -1106,7 +1106,11 @@ impl Store for PostgresStore {
         }
     }
 
-    async fn upsert_departments(&self, departments: Vec<Department>) -> StoreResult<WriteSummary> {
+    async fn upsert_departments(
+        &self,
+        departments: Vec<Department>,
+        audit: Audit,
+    ) -> StoreResult<WriteSummary> {
         let mut client = self.client().await?;
         let transaction = begin_write(&mut client).await?;
         let mut summary = WriteSummary::default();
@@ -1159,6 +1163,7 @@ impl Store for PostgresStore {
                 summary.inserted += 1;
             }
         }
+        write_leaves(&transaction, &audit).await?;
         commit(transaction).await?;
         Ok(summary)
     }

@@ -1137,7 +1137,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn upsert_departments(&self, departments: Vec<Department>) -> StoreResult<WriteSummary> {
+    async fn upsert_departments(
+        &self,
+        departments: Vec<Department>,
+        audit: Audit,
+    ) -> StoreResult<WriteSummary> {
         self.write(move |transaction| {
             let mut summary = WriteSummary::default();
             for (index, department) in departments.iter().enumerate() {
@@ -1188,6 +1192,7 @@ impl Store for SqliteStore {
                     summary.inserted += 1;
                 }
             }
+            write_leaves(transaction, &audit)?;
             Ok(summary)
         })
         .await

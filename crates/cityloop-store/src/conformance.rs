@@ -282,7 +282,7 @@ pub async fn departments_round_trip_with_coverage(store: &dyn Store) {
     let putuo = department("310107-cgzf", "普陀区城管执法局", &["310107"]);
     let street = department("310107015-jd", "长寿路街道办事处", &["310107015"]);
     let summary = store
-        .upsert_departments(vec![putuo.clone(), street.clone()])
+        .upsert_departments(vec![putuo.clone(), street.clone()], Vec::new())
         .await
         .unwrap();
     assert_eq!(summary.inserted, 2);
@@ -295,7 +295,10 @@ pub async fn departments_round_trip_with_coverage(store: &dyn Store) {
 
     // Coverage is replaced, not merged, on update.
     let moved = department("310107015-jd", "长寿路街道办事处", &["310107", "310107015"]);
-    let summary = store.upsert_departments(vec![moved.clone()]).await.unwrap();
+    let summary = store
+        .upsert_departments(vec![moved.clone()], Vec::new())
+        .await
+        .unwrap();
     assert_eq!(summary.updated, 1);
     assert_eq!(store.department(&moved.id).await.unwrap(), Some(moved));
     assert_eq!(store.departments(None).await.unwrap().len(), 2);
@@ -304,10 +307,13 @@ pub async fn departments_round_trip_with_coverage(store: &dyn Store) {
 pub async fn department_with_unknown_area_is_refused(store: &dyn Store) {
     seeded(store).await;
     let result = store
-        .upsert_departments(vec![
-            department("310107-cgzf", "普陀区城管执法局", &["310107"]),
-            department("310104-cgzf", "徐汇区城管执法局", &["310104"]),
-        ])
+        .upsert_departments(
+            vec![
+                department("310107-cgzf", "普陀区城管执法局", &["310107"]),
+                department("310104-cgzf", "徐汇区城管执法局", &["310104"]),
+            ],
+            Vec::new(),
+        )
         .await;
     assert!(
         matches!(
@@ -380,11 +386,14 @@ pub async fn components_and_matters_share_codes(store: &dyn Store) {
 pub async fn responsibilities_upsert_query_and_delete(store: &dyn Store) {
     seeded(store).await;
     store
-        .upsert_departments(vec![
-            department("310107-cgzf", "普陀区城管执法局", &["310107"]),
-            department("310107-lhsr", "普陀区绿化市容局", &["310107"]),
-            department("310107015-jd", "长寿路街道办事处", &["310107015"]),
-        ])
+        .upsert_departments(
+            vec![
+                department("310107-cgzf", "普陀区城管执法局", &["310107"]),
+                department("310107-lhsr", "普陀区绿化市容局", &["310107"]),
+                department("310107015-jd", "长寿路街道办事处", &["310107015"]),
+            ],
+            Vec::new(),
+        )
         .await
         .unwrap();
     store
@@ -453,11 +462,10 @@ pub async fn responsibilities_upsert_query_and_delete(store: &dyn Store) {
 pub async fn responsibility_with_unknown_department_changes_nothing(store: &dyn Store) {
     seeded(store).await;
     store
-        .upsert_departments(vec![department(
-            "310107-cgzf",
-            "普陀区城管执法局",
-            &["310107"],
-        )])
+        .upsert_departments(
+            vec![department("310107-cgzf", "普陀区城管执法局", &["310107"])],
+            Vec::new(),
+        )
         .await
         .unwrap();
     let result = store
@@ -518,11 +526,10 @@ fn new_user(username: &str, role: Role, department: Option<&str>, areas: &[&str]
 pub async fn users_and_credentials(store: &dyn Store) {
     seeded(store).await;
     store
-        .upsert_departments(vec![department(
-            "310107-cgzf",
-            "普陀区城管执法局",
-            &["310107"],
-        )])
+        .upsert_departments(
+            vec![department("310107-cgzf", "普陀区城管执法局", &["310107"])],
+            Vec::new(),
+        )
         .await
         .unwrap();
     let handler = store

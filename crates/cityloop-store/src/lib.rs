@@ -267,7 +267,11 @@ pub trait Store: Send + Sync + 'static {
     }
 
     // --- departments -------------------------------------------------------
-    async fn upsert_departments(&self, departments: Vec<Department>) -> StoreResult<WriteSummary>;
+    async fn upsert_departments(
+        &self,
+        departments: Vec<Department>,
+        audit: Audit,
+    ) -> StoreResult<WriteSummary>;
     async fn department(&self, id: &DepartmentId) -> StoreResult<Option<Department>>;
     /// All departments, or those covering an area (exactly that code).
     async fn departments(&self, covering: Option<&AreaCode>) -> StoreResult<Vec<Department>>;

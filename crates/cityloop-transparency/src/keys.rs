@@ -88,6 +88,25 @@ impl Pseudonyms {
         ))
     }
 
+    /// The keyed commitment to what was reported with a case (description,
+    /// address, point, reporter, contact): kept in the summary row, not in
+    /// the history, so the `created` leaf commits to it separately.
+    pub fn report(&self, case: &cityloop_store::CaseRow) -> String {
+        let reporter = case.reporter.map(|u| u.0.to_string()).unwrap_or_default();
+        let point = format!("{:?},{:?}", case.lon, case.lat);
+        hex::encode(self.mac(
+            "cityloop case report v1",
+            &[
+                case.id.to_string().as_bytes(),
+                case.description.as_bytes(),
+                case.address.as_deref().unwrap_or("").as_bytes(),
+                point.as_bytes(),
+                reporter.as_bytes(),
+                case.reporter_contact.as_deref().unwrap_or("").as_bytes(),
+            ],
+        ))
+    }
+
     /// The secret part of a case's receipt: only the reporter is given it.
     pub fn receipt_tag(&self, case_id: i64) -> String {
         hex::encode(&self.mac("cityloop receipt v1", &[&case_id.to_be_bytes()])[..12])

@@ -257,6 +257,7 @@ async fn check_history(
     report: &mut Report,
 ) -> Result<(), crate::Error> {
     let mut logged: BTreeMap<(i64, u64), (String, String)> = BTreeMap::new();
+    let mut reports: BTreeMap<i64, (String, String)> = BTreeMap::new();
     for (position, (index, data)) in all.iter().enumerate() {
         let place = match index {
             Some(index) => format!("log leaf {index}"),
@@ -264,9 +265,19 @@ async fn check_history(
         };
         match Leaf::decode(data) {
             Ok(Leaf {
-                record: Record::Case { case, seq, row, .. },
+                record:
+                    Record::Case {
+                        case,
+                        seq,
+                        row,
+                        detail,
+                        ..
+                    },
                 ..
             }) => {
+                if let Some(report) = detail.get("report") {
+                    reports.insert(case, (place.clone(), report.clone()));
+                }
                 if logged.insert((case, seq), (place.clone(), row)).is_some() {
                     report.problems.push(format!(
                         "{place} records case {case} event {seq} a second time"
@@ -292,6 +303,17 @@ async fn check_history(
                 ));
             }
             Some(_) => {}
+        }
+    }
+    for (case, (place, commitment)) in reports {
+        match store.case(case).await? {
+            Some(row) if pseudonyms.report(&row) == commitment => {}
+            Some(_) => report.problems.push(format!(
+                "case {case}: what was reported (description, address, point, reporter or contact) differs from what {place} recorded — edited"
+            )),
+            None => report
+                .problems
+                .push(format!("{place} records the report of case {case}, which is missing: deleted")),
         }
     }
     for ((case, seq), (place, _)) in logged {

@@ -279,7 +279,9 @@ pub async fn tlog(store: Arc<dyn Store>, leaves: usize) -> anyhow::Result<()> {
     // Warm the cache with every tile once, as a long-running server's is.
     for index in (0..size).step_by(256) {
         cache
-            .with_tiles(store.as_ref(), |t| cityloop_tlog::inclusion_proof(index, size, t))
+            .with_tiles(store.as_ref(), |t| {
+                cityloop_tlog::inclusion_proof(index, size, t)
+            })
             .await?;
     }
     let mut workload = Workload { state: 7 };

@@ -380,6 +380,7 @@ async fn app_state(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result
         .await
         .context("starting the case service (has the city been imported? `cityloop import city`)")?
         .with_shifts(settings.shifts.clone());
+    record_calendar(cases.store(), &texts, &settings.shifts).await?;
     let state = AppState::new(
         Arc::new(cases),
         keys,
@@ -391,6 +392,40 @@ async fn app_state(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result
         .await
         .map_err(|problem| anyhow::anyhow!(problem.detail))?;
     Ok(state)
+}
+
+/// The setting that remembers which working calendar was last in force.
+const CALENDAR_SETTING: &str = "calendar_sha256";
+
+/// Records in the transparency log when the working calendar (holiday
+/// files and shifts) in force differs from the last one recorded: deadlines
+/// depend on it, so changing it is an exercise of power.
+async fn record_calendar(
+    store: &dyn Store,
+    texts: &[String],
+    shifts: &cityloop_calendar::Shifts,
+) -> anyhow::Result<()> {
+    let content = format!("{}\nshifts {shifts}", texts.join("\n"));
+    let digest = cityloop_transparency::keys::sha256_hex(content.as_bytes());
+    if store.setting(CALENDAR_SETTING).await?.as_deref() == Some(digest.as_str()) {
+        return Ok(());
+    }
+    let leaf = cityloop_transparency::Leaf::new(
+        chrono::Utc::now(),
+        cityloop_transparency::Record::Config {
+            by: cityloop_transparency::Actor {
+                role: Some("system".into()),
+                ..Default::default()
+            },
+            setting: "calendar".into(),
+            change: format!("{} official calendar files, shifts {shifts}", texts.len()),
+            sha256: digest.clone(),
+        },
+    );
+    store
+        .put_setting(CALENDAR_SETTING, &digest, vec![leaf.input()])
+        .await?;
+    Ok(())
 }
 
 /// The transparency log's keys from the data directory (created on first

@@ -574,6 +574,15 @@ fn the_demo_log_verifies_independently_online_offline_and_by_receipt_and_tamperi
     );
     let case_id: i64 = receipt.split('-').next().unwrap().parse().unwrap();
     let connection = rusqlite::Connection::open(directory.path().join("cityloop.sqlite3")).unwrap();
+    // The working calendar in force was recorded once, at the first start.
+    let calendars: i64 = connection
+        .query_row(
+            "SELECT count(*) FROM tlog_leaves WHERE subject = 'config:calendar'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(calendars, 1);
     connection
         .execute_batch(&format!(
             "DROP TRIGGER case_events_no_update;
