@@ -7,9 +7,10 @@ use crate::{AppState, UserDto};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use cityloop_domain::{
     AreaCode, Category, CategoryKind, Department, DepartmentId, DepartmentKind, NewUser, Role,
+    User, UserId,
 };
 use cityloop_store::CategoryQuery;
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/departments/{id}/users", get(list_department_users))
         .route("/api/v1/users", post(create_user))
+        .route("/api/v1/users/{id}/grant", put(change_grant))
+        .route("/api/v1/users/{id}/revoke", post(revoke_user))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -313,11 +316,11 @@ pub struct UserCreate {
     #[serde(default)]
     pub areas: Vec<String>,
     pub phone: Option<String>,
-    /// At least 10 characters.
     /// The legal or 权责清单 basis of this grant, recorded in the
     /// transparency log.
     #[serde(default)]
     pub basis: Option<String>,
+    /// At least 10 characters.
     pub password: String,
 }
 
@@ -336,21 +339,12 @@ pub async fn create_user(
     caller: Caller,
     Json(request): Json<UserCreate>,
 ) -> ApiResult<(StatusCode, Json<UserDto>)> {
-    let role = Role::parse(&request.role)?;
-    let department = request
-        .department
-        .as_deref()
-        .map(|d| DepartmentId::parse(d).map_err(|e| Problem::invalid("department", e.message)))
-        .transpose()?;
-    caller.require(
-        caller.0.can_create_user(role, department.as_ref()),
-        &format!("create a {role} here"),
+    let (role, department, areas) = requested_grant(
+        &caller,
+        &request.role,
+        request.department.as_deref(),
+        &request.areas,
     )?;
-    let areas = request
-        .areas
-        .iter()
-        .map(|a| AreaCode::canonical(a).map_err(|e| Problem::invalid("areas", e.message)))
-        .collect::<ApiResult<Vec<_>>>()?;
     let new_user = NewUser::new(
         &request.username,
         &request.display_name,
@@ -391,4 +385,160 @@ pub async fn create_user(
         StatusCode::CREATED,
         Json(UserDto::for_viewer(&user, &caller.0)),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantChange {
+    /// citizen, operator, handler, dept_lead, supervisor, auditor, admin.
+    pub role: String,
+    pub department: Option<String>,
+    #[serde(default)]
+    pub areas: Vec<String>,
+    /// The legal or 权责清单 basis of the change (required: it is published
+    /// in the transparency log).
+    pub basis: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    /// Why the access ends (published in the transparency log).
+    pub basis: String,
+}
+
+/// A requested role and scope, parsed, if the caller may grant it.
+fn requested_grant(
+    caller: &Caller,
+    role: &str,
+    department: Option<&str>,
+    areas: &[String],
+) -> ApiResult<(Role, Option<DepartmentId>, Vec<AreaCode>)> {
+    let role = Role::parse(role).map_err(|e| Problem::invalid("role", e.message))?;
+    let department = department
+        .map(|d| DepartmentId::parse(d).map_err(|e| Problem::invalid("department", e.message)))
+        .transpose()?;
+    caller.require(
+        caller.0.can_create_user(role, department.as_ref()),
+        &format!("grant the {role} role here"),
+    )?;
+    let areas = areas
+        .iter()
+        .map(|a| AreaCode::canonical(a).map_err(|e| Problem::invalid("areas", e.message)))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok((role, department, areas))
+}
+
+/// The user `id`, if the caller may manage its current grant.
+async fn managed_user(state: &AppState, caller: &Caller, id: i64) -> ApiResult<User> {
+    let user = state
+        .store()
+        .user(UserId(id))
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("user {id} not found")))?;
+    if user.id == caller.0.id {
+        return Err(Problem::forbidden(
+            "no one changes or revokes their own grant",
+        ));
+    }
+    caller.require(
+        caller
+            .0
+            .can_create_user(user.role, user.department.as_ref()),
+        &format!("manage a {} here", user.role),
+    )?;
+    Ok(user)
+}
+
+fn basis_of(text: &str) -> ApiResult<String> {
+    let basis = text.trim();
+    if basis.is_empty() {
+        return Err(Problem::invalid(
+            "basis",
+            "state the legal or 权责清单 basis; it is published in the transparency log",
+        ));
+    }
+    Ok(basis.to_owned())
+}
+
+/// Change a user's role and scope. The change takes effect at once (also
+/// for the user's live tokens) and is a leaf of the transparency log with
+/// its basis.
+#[utoipa::path(put, path = "/api/v1/users/{id}/grant", tag = "directory", request_body = GrantChange,
+    params(("id" = i64, Path, description = "user id")), security(("bearer" = [])),
+    responses((status = 200, body = UserDto), (status = 400, body = crate::problem::ProblemBody),
+        (status = 401, body = crate::problem::ProblemBody), (status = 403, body = crate::problem::ProblemBody),
+        (status = 404, body = crate::problem::ProblemBody)))]
+pub async fn change_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<GrantChange>,
+) -> ApiResult<Json<UserDto>> {
+    let user = managed_user(&state, &caller, id).await?;
+    let (role, department, areas) = requested_grant(
+        &caller,
+        &request.role,
+        request.department.as_deref(),
+        &request.areas,
+    )?;
+    // The same rules as a new account (a handler needs a department, …).
+    NewUser::new(
+        &user.username,
+        &user.display_name,
+        role,
+        department.clone(),
+        areas.clone(),
+        user.phone.as_deref(),
+    )?;
+    let basis = basis_of(&request.basis)?;
+    let leaf = crate::transparency::grant_change_leaf(
+        &state,
+        &caller.0,
+        user.id,
+        "change",
+        role.as_str(),
+        department.as_ref().map(|d| d.as_str().to_owned()),
+        areas.iter().map(|a| a.as_str().to_owned()).collect(),
+        basis,
+    );
+    let changed = state
+        .store()
+        .change_grant(user.id, role, department, areas, vec![leaf])
+        .await?;
+    tracing::info!(user = %changed.id, role = %changed.role, by = %caller.0.id, "grant changed");
+    Ok(Json(UserDto::for_viewer(&changed, &caller.0)))
+}
+
+/// Revoke a user's access: log-in and every token stop at once; the
+/// revocation is a leaf of the transparency log with its basis.
+#[utoipa::path(post, path = "/api/v1/users/{id}/revoke", tag = "directory", request_body = Revocation,
+    params(("id" = i64, Path, description = "user id")), security(("bearer" = [])),
+    responses((status = 204), (status = 400, body = crate::problem::ProblemBody),
+        (status = 401, body = crate::problem::ProblemBody), (status = 403, body = crate::problem::ProblemBody),
+        (status = 404, body = crate::problem::ProblemBody)))]
+pub async fn revoke_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<Revocation>,
+) -> ApiResult<StatusCode> {
+    let user = managed_user(&state, &caller, id).await?;
+    let basis = basis_of(&request.basis)?;
+    let leaf = crate::transparency::grant_change_leaf(
+        &state,
+        &caller.0,
+        user.id,
+        "revoke",
+        user.role.as_str(),
+        user.department.as_ref().map(|d| d.as_str().to_owned()),
+        user.areas.iter().map(|a| a.as_str().to_owned()).collect(),
+        basis,
+    );
+    state
+        .store()
+        .revoke_user(user.id, state.now(), vec![leaf])
+        .await?;
+    tracing::info!(user = %user.id, by = %caller.0.id, "access revoked");
+    Ok(StatusCode::NO_CONTENT)
 }

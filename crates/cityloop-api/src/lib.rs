@@ -223,6 +223,8 @@ impl UserDto {
         directory::put_department,
         directory::list_department_users,
         directory::create_user,
+        directory::change_grant,
+        directory::revoke_user,
         responsibility::list_responsibilities,
         responsibility::put_responsibility,
         responsibility::delete_responsibility,

@@ -103,6 +103,33 @@ pub fn login_leaves(state: &AppState, user: &User) -> Vec<LeafInput> {
     ]
 }
 
+/// A change or revocation of an existing user's grant.
+#[allow(clippy::too_many_arguments)]
+pub fn grant_change_leaf(
+    state: &AppState,
+    by: &User,
+    grantee: cityloop_domain::UserId,
+    change: &str,
+    role: &str,
+    department: Option<String>,
+    areas: Vec<String>,
+    basis: String,
+) -> LeafInput {
+    Leaf::new(
+        state.now(),
+        Record::Grant {
+            change: change.to_owned(),
+            grantee: state.keys().pseudonyms.user(grantee.0),
+            role: role.to_owned(),
+            department,
+            areas,
+            by: actor(state, by),
+            basis,
+        },
+    )
+    .input()
+}
+
 /// A grant of a role and scope to a user about to be created.
 pub fn grant_leaf(
     state: &AppState,

@@ -393,3 +393,103 @@ async fn public_performance_hides_small_counts_and_what_would_reveal_them() {
             .contains("/api/v1/public/performance")
     );
 }
+
+#[tokio::test]
+async fn grant_changes_and_revocations_take_effect_at_once_and_are_logged() {
+    let app = TestApp::spawn().await;
+    let (_, handler) = app.get("/api/v1/me", Some("handler")).await;
+    let id = handler["id"].as_i64().unwrap();
+    let (_, admin) = app.get("/api/v1/me", Some("admin")).await;
+    let grant = |body: Value| {
+        let app = &app;
+        async move {
+            app.call(
+                "PUT",
+                &format!("/api/v1/users/{id}/grant"),
+                Some("admin"),
+                Some(body),
+            )
+            .await
+        }
+    };
+    // The basis is required; a handler needs a department.
+    let (status, body) =
+        grant(json!({"role": "operator", "areas": ["310107"], "basis": " "})).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("basis"))
+    );
+    let (status, body) = grant(json!({"role": "handler", "basis": "调岗"})).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("department")),
+        "{body}"
+    );
+    // A department lead cannot make an operator; nobody changes their own grant.
+    let (status, _) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/users/{id}/grant"),
+            Some("dept_lead"),
+            Some(json!({"role": "operator", "areas": ["310107"], "basis": "调岗"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app
+        .call(
+            "PUT",
+            &format!("/api/v1/users/{}/grant", admin["id"]),
+            Some("admin"),
+            Some(json!({"role": "auditor", "basis": "调岗"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, body) = grant(json!({"role": "operator", "areas": ["310107"],
+        "basis": "普陀区城运中心 2026 年第 3 号调岗通知"}))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, me) = app.get("/api/v1/me", Some("handler")).await;
+    assert_eq!(me["role"], "operator", "the live token sees the new grant");
+
+    let (status, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/users/{id}/revoke"),
+            Some("admin"),
+            Some(json!({"basis": "离职"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get("/api/v1/me", Some("handler")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "test-handler", "password": common::PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let size = app.checkpoint().await;
+    let grants: Vec<Value> = entries(&app, size)
+        .await
+        .iter()
+        .map(|e| serde_json::from_slice::<Value>(e).unwrap())
+        .filter(|leaf| leaf["type"] == "grant")
+        .collect();
+    let changes: Vec<(&str, &str)> = grants
+        .iter()
+        .map(|g| (g["change"].as_str().unwrap(), g["basis"].as_str().unwrap()))
+        .collect();
+    assert!(
+        changes.contains(&("change", "普陀区城运中心 2026 年第 3 号调岗通知")),
+        "{changes:?}"
+    );
+    assert!(changes.contains(&("revoke", "离职")), "{changes:?}");
+    let revoke = grants.iter().find(|g| g["change"] == "revoke").unwrap();
+    assert_eq!(revoke["by"]["role"], "admin");
+    assert!(revoke["grantee"].as_str().unwrap().starts_with("u:"));
+}

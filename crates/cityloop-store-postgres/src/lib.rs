@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_city.sql"),
     include_str!("../migrations/0002_cases.sql"),
     include_str!("../migrations/0003_tlog.sql"),
+    include_str!("../migrations/0004_user_revocation.sql"),
 ];
 
 /// Connections in the pool at most.
@@ -1426,29 +1427,7 @@ impl Store for PostgresStore {
                 what: format!("user {}", user.username),
             });
         }
-        if let Some(department) = &user.department
-            && !exists(
-                &transaction,
-                "SELECT 1 FROM departments WHERE id = $1",
-                department.as_str(),
-            )
-            .await?
-        {
-            return Err(StoreError::Invalid {
-                index: 0,
-                field: "department",
-                message: format!("department {department} does not exist"),
-            });
-        }
-        for area in &user.areas {
-            if area_level_of(&transaction, area).await?.is_none() {
-                return Err(StoreError::Invalid {
-                    index: 0,
-                    field: "areas",
-                    message: format!("area {area} does not exist"),
-                });
-            }
-        }
+        check_grant_references(&transaction, user.department.as_ref(), &user.areas).await?;
         let statement = transaction
             .prepare_cached(
                 "INSERT INTO users (username, display_name, role, department_id, phone, password_hash)
@@ -1519,7 +1498,10 @@ impl Store for PostgresStore {
         let transaction = begin_read(&mut client).await?;
         let row = query_opt(
             &transaction,
-            &format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1"),
+            &format!(
+                "SELECT {USER_COLUMNS}, u.password_hash FROM users u
+                 WHERE u.username = $1 AND u.revoked_at IS NULL"
+            ),
             &[&username],
         )
         .await?;
@@ -1577,7 +1559,7 @@ impl Store for PostgresStore {
             &format!(
                 "SELECT {USER_COLUMNS}
                  FROM api_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL
+                 WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND u.revoked_at IS NULL
                    AND (t.expires_at IS NULL OR t.expires_at > $2)"
             ),
             &[&token_sha256, &now],
@@ -1585,6 +1567,81 @@ impl Store for PostgresStore {
         .await?;
         commit(transaction).await?;
         row.as_ref().map(to_user).transpose()
+    }
+
+    async fn change_grant(
+        &self,
+        id: UserId,
+        role: Role,
+        department: Option<DepartmentId>,
+        areas: Vec<AreaCode>,
+        audit: Audit,
+    ) -> StoreResult<User> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        check_grant_references(&transaction, department.as_ref(), &areas).await?;
+        let changed = execute(
+            &transaction,
+            "UPDATE users SET role = $2, department_id = $3 WHERE id = $1 AND revoked_at IS NULL",
+            &[
+                &id.0,
+                &role.as_str(),
+                &department.as_ref().map(DepartmentId::as_str),
+            ],
+        )
+        .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("user {}", id.0),
+            });
+        }
+        execute(
+            &transaction,
+            "DELETE FROM user_areas WHERE user_id = $1",
+            &[&id.0],
+        )
+        .await?;
+        for area in &areas {
+            execute(
+                &transaction,
+                "INSERT INTO user_areas (user_id, area_code) VALUES ($1, $2)",
+                &[&id.0, &area.as_str()],
+            )
+            .await?;
+        }
+        write_leaves(&transaction, &audit).await?;
+        let row = query_one(
+            &transaction,
+            &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"),
+            &[&id.0],
+        )
+        .await?;
+        commit(transaction).await?;
+        to_user(&row)
+    }
+
+    async fn revoke_user(&self, id: UserId, at: DateTime<Utc>, audit: Audit) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let changed = execute(
+            &transaction,
+            "UPDATE users SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            &[&id.0, &at],
+        )
+        .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("user {}", id.0),
+            });
+        }
+        execute(
+            &transaction,
+            "UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            &[&id.0, &at],
+        )
+        .await?;
+        write_leaves(&transaction, &audit).await?;
+        commit(transaction).await
     }
 
     async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64> {
@@ -2090,6 +2147,38 @@ fn to_leaf(row: &Row) -> StoreResult<(Option<u64>, Vec<u8>)> {
         index.map(|i| to_u64("leaf index", i)).transpose()?,
         column(row, 1)?,
     ))
+}
+
+/// A grant's department and areas must exist; the refusal names the field.
+async fn check_grant_references(
+    transaction: &Transaction<'_>,
+    department: Option<&DepartmentId>,
+    areas: &[AreaCode],
+) -> StoreResult<()> {
+    if let Some(department) = department
+        && !exists(
+            transaction,
+            "SELECT 1 FROM departments WHERE id = $1",
+            department.as_str(),
+        )
+        .await?
+    {
+        return Err(StoreError::Invalid {
+            index: 0,
+            field: "department",
+            message: format!("department {department} does not exist"),
+        });
+    }
+    for area in areas {
+        if area_level_of(transaction, area).await?.is_none() {
+            return Err(StoreError::Invalid {
+                index: 0,
+                field: "areas",
+                message: format!("area {area} does not exist"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Queues log leaves in the write's transaction, in order.

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_cases.sql"),
     include_str!("../migrations/0003_tlog.sql"),
     include_str!("../migrations/0004_tlog_index_at_queue.sql"),
+    include_str!("../migrations/0005_user_revocation.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
@@ -1466,28 +1467,7 @@ impl Store for SqliteStore {
                     what: format!("user {}", user.username),
                 });
             }
-            if let Some(department) = &user.department
-                && !exists(
-                    transaction,
-                    "SELECT 1 FROM departments WHERE id = ?1",
-                    department.as_str(),
-                )?
-            {
-                return Err(StoreError::Invalid {
-                    index: 0,
-                    field: "department",
-                    message: format!("department {department} does not exist"),
-                });
-            }
-            for area in &user.areas {
-                if area_level_of(transaction, area)?.is_none() {
-                    return Err(StoreError::Invalid {
-                        index: 0,
-                        field: "areas",
-                        message: format!("area {area} does not exist"),
-                    });
-                }
-            }
+            check_grant_references(transaction, user.department.as_ref(), &user.areas)?;
             exec(transaction,
                     "INSERT INTO users (username, display_name, role, department_id, phone, password_hash)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1543,7 +1523,10 @@ impl Store for SqliteStore {
         self.call(move |connection| {
             let row = connection
                 .query_row(
-                    &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE username = ?1"),
+                    &format!(
+                        "SELECT {USER_COLUMNS}, password_hash FROM users
+                         WHERE username = ?1 AND revoked_at IS NULL"
+                    ),
                     [username],
                     |row| Ok((user_row(row)?, row.get::<_, String>(6)?)),
                 )
@@ -1606,7 +1589,7 @@ impl Store for SqliteStore {
                 .query_row(
                     "SELECT u.id, u.username, u.display_name, u.role, u.department_id, u.phone
                      FROM api_tokens t JOIN users u ON u.id = t.user_id
-                     WHERE t.token_sha256 = ?1 AND t.revoked_at IS NULL
+                     WHERE t.token_sha256 = ?1 AND t.revoked_at IS NULL AND u.revoked_at IS NULL
                        AND (t.expires_at IS NULL OR t.expires_at > ?2)",
                     params![token, timestamp(now)],
                     user_row,
@@ -1614,6 +1597,74 @@ impl Store for SqliteStore {
                 .optional()
                 .map_err(backend_error)?;
             row.map(|row| build_user(connection, row)).transpose()
+        })
+        .await
+    }
+
+    async fn change_grant(
+        &self,
+        id: UserId,
+        role: Role,
+        department: Option<DepartmentId>,
+        areas: Vec<AreaCode>,
+        audit: Audit,
+    ) -> StoreResult<User> {
+        self.write(move |transaction| {
+            check_grant_references(transaction, department.as_ref(), &areas)?;
+            let changed = exec(
+                transaction,
+                "UPDATE users SET role = ?2, department_id = ?3 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id.0, role.as_str(), department.as_ref().map(DepartmentId::as_str)],
+            )
+            .map_err(backend_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("user {}", id.0),
+                });
+            }
+            exec(transaction, "DELETE FROM user_areas WHERE user_id = ?1", [id.0])
+                .map_err(backend_error)?;
+            for area in &areas {
+                exec(
+                    transaction,
+                    "INSERT INTO user_areas (user_id, area_code) VALUES (?1, ?2)",
+                    params![id.0, area.as_str()],
+                )
+                .map_err(backend_error)?;
+            }
+            write_leaves(transaction, &audit)?;
+            let row = transaction
+                .query_row(
+                    &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                    [id.0],
+                    user_row,
+                )
+                .map_err(backend_error)?;
+            build_user(transaction, row)
+        })
+        .await
+    }
+
+    async fn revoke_user(&self, id: UserId, at: DateTime<Utc>, audit: Audit) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let changed = exec(
+                transaction,
+                "UPDATE users SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id.0, timestamp(at)],
+            )
+            .map_err(backend_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("user {}", id.0),
+                });
+            }
+            exec(
+                transaction,
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+                params![id.0, timestamp(at)],
+            )
+            .map_err(backend_error)?;
+            write_leaves(transaction, &audit)
         })
         .await
     }
@@ -2126,6 +2177,37 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// A grant's department and areas must exist; the refusal names the field.
+fn check_grant_references(
+    transaction: &Connection,
+    department: Option<&DepartmentId>,
+    areas: &[AreaCode],
+) -> StoreResult<()> {
+    if let Some(department) = department
+        && !exists(
+            transaction,
+            "SELECT 1 FROM departments WHERE id = ?1",
+            department.as_str(),
+        )?
+    {
+        return Err(StoreError::Invalid {
+            index: 0,
+            field: "department",
+            message: format!("department {department} does not exist"),
+        });
+    }
+    for area in areas {
+        if area_level_of(transaction, area)?.is_none() {
+            return Err(StoreError::Invalid {
+                index: 0,
+                field: "areas",
+                message: format!("area {area} does not exist"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Queues log leaves in the current transaction.

@@ -40,7 +40,8 @@ macro_rules! conformance_suite {
             log_leaves_are_sequenced_into_tiles_and_checkpoints,
             log_leaves_of_a_refused_write_are_not_queued,
             a_failing_sequencer_writes_nothing,
-            concurrent_sequencers_sequence_each_leaf_once
+            concurrent_sequencers_sequence_each_leaf_once,
+            grants_change_and_revocation_stops_log_in_and_tokens_at_once
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -1261,4 +1262,90 @@ pub async fn concurrent_sequencers_sequence_each_leaf_once(store: &dyn Store) {
         let prefix = cityloop_tlog::root_of(&hashes[..size as usize]);
         assert_eq!(note, format!("{size} {}", hex_of(&prefix)));
     }
+}
+
+pub async fn grants_change_and_revocation_stops_log_in_and_tokens_at_once(store: &dyn Store) {
+    store.migrate().await.unwrap();
+    seeded(store).await;
+    let user = store
+        .create_user(
+            new_user("inspector1", Role::Supervisor, None, &["310101"]),
+            "hash".into(),
+            crate::no_audit_for(),
+        )
+        .await
+        .unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap();
+    store
+        .create_token(
+            TokenRecord {
+                token_sha256: "t1".into(),
+                user: user.id,
+                label: "test".into(),
+                created_at: at,
+                expires_at: None,
+            },
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let queued = store.tlog_queued().await.unwrap();
+    let changed = store
+        .change_grant(
+            user.id,
+            Role::Operator,
+            None,
+            vec![code("310101"), code("310107015")],
+            vec![leaf("grant:x", "changed")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.role, Role::Operator);
+    assert_eq!(changed.areas, vec![code("310101"), code("310107015")]);
+    assert_eq!(store.user(user.id).await.unwrap(), Some(changed.clone()));
+    assert_eq!(
+        store.user_by_token("t1", at).await.unwrap().map(|u| u.role),
+        Some(Role::Operator),
+        "a live token sees the new grant at once"
+    );
+    // Unknown references are refused by name and change nothing.
+    let refused = store
+        .change_grant(
+            user.id,
+            Role::Handler,
+            Some(DepartmentId::parse("nope").unwrap()),
+            Vec::new(),
+            vec![leaf("grant:x", "bad")],
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Invalid {
+                field: "department",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(store.user(user.id).await.unwrap(), Some(changed));
+    assert_eq!(store.tlog_queued().await.unwrap(), queued + 1);
+
+    store
+        .revoke_user(user.id, at, vec![leaf("grant:x", "revoked")])
+        .await
+        .unwrap();
+    assert_eq!(store.user_by_token("t1", at).await.unwrap(), None);
+    assert_eq!(store.user_credentials("inspector1").await.unwrap(), None);
+    assert!(matches!(
+        store.revoke_user(user.id, at, Vec::new()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store
+            .change_grant(user.id, Role::Operator, None, Vec::new(), Vec::new())
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(store.tlog_queued().await.unwrap(), queued + 2);
 }

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cityloop_domain::{
     Area, AreaCode, AreaLevel, Category, CategoryKind, Department, DepartmentId, NewUser,
-    Responsibility, User, UserId,
+    Responsibility, Role, User, UserId,
 };
 pub use cityloop_tlog::{Hash, TileId};
 
@@ -323,6 +323,20 @@ pub trait Store: Send + Sync + 'static {
         token_sha256: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<User>>;
+    /// Changes a user's role and scope (a grant change), with its leaves, in
+    /// one transaction. `NotFound` for an unknown or revoked user;
+    /// `Invalid` naming `department` or `areas` for unknown ones.
+    async fn change_grant(
+        &self,
+        id: UserId,
+        role: Role,
+        department: Option<DepartmentId>,
+        areas: Vec<AreaCode>,
+        audit: Audit,
+    ) -> StoreResult<User>;
+    /// Revokes a user's access at once: log-in and every token stop
+    /// working. `NotFound` for an unknown or already revoked user.
+    async fn revoke_user(&self, id: UserId, at: DateTime<Utc>, audit: Audit) -> StoreResult<()>;
     /// Revokes every token of a user; returns how many were live.
     async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64>;
 
