@@ -297,6 +297,25 @@ pub async fn list_department_users(
         return Err(Problem::not_found(format!("department {id} not found")));
     }
     let users = state.store().users(Some(&id)).await?;
+    let unmasked = users
+        .iter()
+        .filter(|user| {
+            user.id != caller.0.id
+                && user.phone.is_some()
+                && caller.0.can_see_personal_data_of(user)
+        })
+        .count();
+    if unmasked > 0 {
+        // The read of staff phone numbers is logged before they are shown.
+        let leaf = crate::transparency::access_leaf(
+            &state,
+            &caller.0,
+            &format!("department:{id}:staff"),
+            &["phone"],
+            "staff directory",
+        );
+        state.store().append_leaves(vec![leaf]).await?;
+    }
     Ok(Json(
         users
             .iter()

@@ -241,6 +241,12 @@ async fn every_exercise_of_power_is_a_leaf_and_no_leaf_holds_personal_data() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    // An admin reads the staff directory with phone numbers in the clear.
+    let (status, staff) = app
+        .get("/api/v1/departments/310107-cgzf/users", Some("admin"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(staff.to_string().contains("13812341234"));
     // A privileged log-in.
     let (status, body) = app
         .call(
@@ -270,6 +276,11 @@ async fn every_exercise_of_power_is_a_leaf_and_no_leaf_holds_personal_data() {
         kinds
             .iter()
             .any(|k| k["type"] == "grant" && k["basis"] == "普陀区城市网格化管理办法 第十二条")
+    );
+    assert!(
+        kinds
+            .iter()
+            .any(|k| k["type"] == "access" && k["subject"] == "department:310107-cgzf:staff")
     );
     let phone = regex_like_phone();
     for text in &texts {
