@@ -551,6 +551,13 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     println!("  credentials    : {}", credentials.display());
     println!("  web            : {base_url}/");
     println!("  API            : {base_url}/api/openapi.json");
+    println!("  public figures : {base_url}/transparency/performance");
+    println!(
+        "  receipts       : {base_url}/transparency/receipt (the receipt comes with each report)"
+    );
+    println!(
+        "  log (tlog)     : {base_url}/transparency/log/checkpoint — check it: cityloop verify --url {base_url}"
+    );
     println!("  try            : curl '{base_url}/api/v1/locate?lon=121.4350&lat=31.2470'");
     println!(
         "  log in         : POST {base_url}/api/v1/auth/login with a username and password from the credentials file"
