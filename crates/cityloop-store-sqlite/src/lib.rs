@@ -84,9 +84,7 @@ impl Readers {
         }
         let connection = Connection::open(&self.path).map_err(backend_error)?;
         connection
-            .execute_batch(
-                "PRAGMA query_only = ON; PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 268435456;",
-            )
+            .execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 5000;")
             .map_err(backend_error)?;
         Ok(connection)
     }
@@ -167,7 +165,7 @@ fn writer_loop(mut connection: Connection, mut jobs: tokio::sync::mpsc::Receiver
                 Err(_) => break,
             }
         }
-        if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(error) = exec(&connection, "BEGIN IMMEDIATE", []) {
             for (_, fail) in batch {
                 fail(error.to_string());
             }
@@ -175,11 +173,12 @@ fn writer_loop(mut connection: Connection, mut jobs: tokio::sync::mpsc::Receiver
         }
         let finishers: Vec<Finish> = batch.into_iter().map(|(run, _)| run(&connection)).collect();
         let commit_error = connection
-            .execute_batch("COMMIT")
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]))
             .err()
             .map(|error| error.to_string());
         if commit_error.is_some() {
-            let _ = connection.execute_batch("ROLLBACK");
+            let _ = exec(&connection, "ROLLBACK", []);
         }
         for finish in finishers {
             finish(commit_error.clone());
