@@ -83,6 +83,8 @@ const MATRIX: &[Row] = &[
     Row { method: "PUT", uri: "/api/v1/responsibilities", body: responsibility_putuo, expect: [401, 403, 200, 403, 403, 403, 403, 200, 403, 403] },
     Row { method: "PUT", uri: "/api/v1/responsibilities", body: responsibility_huangpu, expect: [401, 403, 403, 403, 403, 403, 403, 200, 403, 403] },
     Row { method: "PUT", uri: "/api/v1/areas/310107015/shape", body: street_shape, expect: [401, 403, 204, 403, 403, 403, 403, 204, 403, 403] },
+    Row { method: "GET", uri: "/transparency/log/key", body: none,   expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200] },
+    Row { method: "GET", uri: "/api/v1/public/performance?group_by=district", body: none, expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200] },
 ];
 
 #[tokio::test]
@@ -175,4 +177,27 @@ async fn unknown_endpoints_and_bad_tokens_are_problems() {
         response.headers()["content-type"],
         "application/problem+json"
     );
+}
+
+#[tokio::test]
+async fn a_grant_is_changed_only_by_who_may_grant_it_and_never_by_its_holder() {
+    let app = TestApp::spawn().await;
+    let (_, handler) = app.get("/api/v1/me", Some("handler")).await;
+    let uri = format!("/api/v1/users/{}/grant", handler["id"]);
+    let body = json!({"role": "handler", "department": "310107-cgzf", "basis": "岗位确认"});
+    // Putuo's lead manages its handlers, the admin everyone; the holder
+    // never changes its own grant; Huangpu's lead has no say in Putuo.
+    let expect: [u16; 10] = [401, 403, 403, 403, 200, 403, 403, 200, 403, 403];
+    let mut failures = Vec::new();
+    for (column, caller) in CALLERS.iter().enumerate() {
+        let (status, answer) = app.call("PUT", &uri, *caller, Some(body.clone())).await;
+        if status.as_u16() != expect[column] {
+            failures.push(format!(
+                "PUT {uri} as {}: expected {}, got {status} {answer}",
+                caller.unwrap_or("anonymous"),
+                expect[column]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
