@@ -667,14 +667,9 @@ pub async fn case_metrics(
         caller.0.role.is_staff() && caller.0.role != Role::Handler,
         "read performance metrics",
     )?;
-    let instant = |field: &'static str, text: &str| {
-        DateTime::parse_from_rfc3339(text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| Problem::invalid(field, format!("not an RFC 3339 instant: {e}")))
-    };
     let period = cityloop_cases::metrics::Period::new(
-        instant("from", &query.from)?,
-        instant("to", &query.to)?,
+        parse_instant("from", &query.from)?,
+        parse_instant("to", &query.to)?,
     )?;
     let group_by = match query.group_by.as_deref() {
         Some(text) => cityloop_cases::metrics::GroupBy::parse(text)?,
@@ -683,4 +678,11 @@ pub async fn case_metrics(
     let rows =
         cityloop_cases::metrics::compute(state.store(), group_by, period, state.now()).await?;
     Ok(Json(rows))
+}
+
+/// An RFC 3339 instant from a query parameter; the problem names `field`.
+pub(crate) fn parse_instant(field: &'static str, text: &str) -> ApiResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Problem::invalid(field, format!("not an RFC 3339 instant: {e}")))
 }

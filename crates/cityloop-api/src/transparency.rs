@@ -130,7 +130,8 @@ pub fn grant_change_leaf(
     .input()
 }
 
-/// A grant of a role and scope to a user about to be created.
+/// A grant of a role and scope to a user about to be created: the leaf is
+/// made once the store has given the user its id.
 pub fn grant_leaf(
     state: &AppState,
     by: &User,
@@ -139,26 +140,11 @@ pub fn grant_leaf(
     areas: Vec<String>,
     basis: String,
 ) -> AuditFor {
-    let pseudonyms = state.keys().pseudonyms.clone();
-    let by = actor(state, by);
-    let at = state.now();
-    let role = role.to_owned();
+    let (state, by, role) = (state.clone(), by.clone(), role.to_owned());
     Box::new(move |id| {
-        vec![
-            Leaf::new(
-                at,
-                Record::Grant {
-                    change: "grant".into(),
-                    grantee: pseudonyms.user(id.0),
-                    role,
-                    department,
-                    areas,
-                    by,
-                    basis,
-                },
-            )
-            .input(),
-        ]
+        vec![grant_change_leaf(
+            &state, &by, id, "grant", &role, department, areas, basis,
+        )]
     })
 }
 
@@ -508,11 +494,7 @@ pub async fn public_performance(
             ),
         ));
     }
-    let instant = |field: &'static str, text: &str| {
-        chrono::DateTime::parse_from_rfc3339(text)
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .map_err(|e| Problem::invalid(field, format!("not an RFC 3339 instant: {e}")))
-    };
+    let instant = crate::cases::parse_instant;
     let as_of = state.now();
     let to = match query.to.as_deref().filter(|t| !t.is_empty()) {
         Some(text) => instant("to", text)?,

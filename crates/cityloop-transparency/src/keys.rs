@@ -60,14 +60,6 @@ impl Pseudonyms {
         )
     }
 
-    /// The same, for a user known by name before it has an id.
-    pub fn username(&self, username: &str) -> String {
-        format!(
-            "u:{}",
-            hex::encode(&self.mac("cityloop username v1", &[username.as_bytes()])[..16])
-        )
-    }
-
     /// The keyed commitment to a whole history row: any change to any
     /// column changes it.
     pub fn row(&self, row: &CaseEventRow) -> String {
@@ -195,20 +187,20 @@ impl Keys {
         let vkey_path = dir.join("log.vkey");
         let vkey = format!("{}\n", signer.verifier().to_vkey());
         std::fs::write(&vkey_path, vkey).map_err(|e| key_error(&vkey_path, e))?;
-        let hmac_path = dir.join("pseudonym.key");
-        let key = if hmac_path.exists() {
-            let text = std::fs::read_to_string(&hmac_path).map_err(|e| key_error(&hmac_path, e))?;
-            let bytes = hex::decode(text.trim()).map_err(|e| key_error(&hmac_path, e))?;
-            <[u8; 32]>::try_from(bytes.as_slice())
-                .map_err(|_| key_error(&hmac_path, "is not 32 bytes of hex"))?
-        } else {
-            let key: [u8; 32] = rand::random();
-            write_secret(&hmac_path, &format!("{}\n", hex::encode(key)))?;
-            key
+        let pseudonyms = match Self::load_pseudonyms(data_dir)? {
+            Some(pseudonyms) => pseudonyms,
+            None => {
+                let key: [u8; 32] = rand::random();
+                write_secret(
+                    &dir.join("pseudonym.key"),
+                    &format!("{}\n", hex::encode(key)),
+                )?;
+                Pseudonyms::new(key)
+            }
         };
         Ok(Keys {
             signer: std::sync::Arc::new(signer),
-            pseudonyms: Pseudonyms::new(key),
+            pseudonyms,
         })
     }
 

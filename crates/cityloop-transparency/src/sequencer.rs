@@ -86,7 +86,6 @@ pub async fn run_sequencer(store: Arc<dyn Store>, keys: Keys, interval: Duration
         match store.sequence_leaves(BATCH, sequencer(&keys)).await {
             Ok(Some(size)) => {
                 tracing::debug!(size, "checkpoint signed");
-                metrics_size(size);
                 continue;
             }
             Ok(None) => last_error.clear(),
@@ -100,8 +99,4 @@ pub async fn run_sequencer(store: Arc<dyn Store>, keys: Keys, interval: Duration
         }
         tokio::time::sleep(interval).await;
     }
-}
-
-fn metrics_size(size: u64) {
-    tracing::trace!(size, "transparency log size");
 }
