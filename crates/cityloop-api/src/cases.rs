@@ -273,6 +273,7 @@ pub async fn create_case(
         .cases()
         .intake(
             Intake {
+                report: None,
                 channel,
                 category,
                 urgency,

@@ -11,7 +11,10 @@
 pub mod areas;
 pub mod auth;
 pub mod cases;
+pub mod citizen;
 pub mod directory;
+pub mod door;
+pub mod open311;
 pub mod ops;
 pub mod problem;
 pub mod responsibility;
@@ -57,6 +60,11 @@ pub struct ApiLimits {
     pub rate_burst: u32,
     /// Longest a request may take before it is answered 408.
     pub request_timeout_ms: u64,
+    /// Reports, ratings, comments and updates one client address may send
+    /// through the citizens' door per minute, sustained …
+    pub public_writes_per_minute: u32,
+    /// … and in a burst.
+    pub public_writes_burst: u32,
 }
 
 impl Default for ApiLimits {
@@ -66,6 +74,8 @@ impl Default for ApiLimits {
             rate_per_second: 200,
             rate_burst: 400,
             request_timeout_ms: 30_000,
+            public_writes_per_minute: 6,
+            public_writes_burst: 20,
         }
     }
 }
@@ -81,6 +91,7 @@ struct Shared {
     metrics: metrics_exporter_prometheus::PrometheusHandle,
     keys: cityloop_transparency::Keys,
     tiles: cityloop_transparency::TileCache,
+    public_writes: door::PublicWriteLimit,
 }
 
 /// What every handler can reach.
@@ -97,6 +108,10 @@ impl AppState {
         limits: ApiLimits,
     ) -> AppState {
         let (changes, _) = tokio::sync::broadcast::channel(CHANGES_CAPACITY);
+        let public_writes = door::PublicWriteLimit::new(
+            limits.public_writes_per_minute,
+            limits.public_writes_burst,
+        );
         AppState {
             shared: Arc::new(Shared {
                 store: cases.store_arc(),
@@ -108,6 +123,7 @@ impl AppState {
                 metrics: ops::metrics_handle(),
                 keys,
                 tiles: cityloop_transparency::TileCache::new(),
+                public_writes,
             }),
         }
     }
@@ -119,6 +135,11 @@ impl AppState {
     /// The transparency log's keys (signing, pseudonyms).
     pub fn keys(&self) -> &cityloop_transparency::Keys {
         &self.shared.keys
+    }
+
+    /// The rate limit of writes through the citizens' door.
+    pub fn public_writes(&self) -> &door::PublicWriteLimit {
+        &self.shared.public_writes
     }
 
     pub fn tile_cache(&self) -> &cityloop_transparency::TileCache {
@@ -243,6 +264,11 @@ impl UserDto {
         transparency::consistency,
         transparency::receipt,
         transparency::public_performance,
+        citizen::create_report,
+        citizen::get_report,
+        citizen::rate,
+        citizen::comment,
+        citizen::media,
     ),
     modifiers(&SecurityAddon),
     tags(
@@ -253,6 +279,7 @@ impl UserDto {
         (name = "responsibility", description = "The responsibility list (权责清单)"),
         (name = "cases", description = "The closed loop of a case (一网统管) and its SLA clocks"),
         (name = "transparency", description = "The verifiable log of every exercise of power (全民监督)"),
+        (name = "citizens", description = "The citizens' door (一网通办): report without an account, follow with the receipt, rate (好差评). Open311 GeoReport v2 is served at /open311/v2/ in XML and JSON (see docs/OPEN311.md)"),
     )
 )]
 pub struct ApiDoc;
@@ -281,6 +308,8 @@ pub fn app(state: AppState) -> Router {
         .merge(responsibility::router())
         .merge(cases::router())
         .merge(transparency::router())
+        .merge(open311::router())
+        .merge(citizen::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))

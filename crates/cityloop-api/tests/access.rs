@@ -85,6 +85,10 @@ const MATRIX: &[Row] = &[
     Row { method: "PUT", uri: "/api/v1/areas/310107015/shape", body: street_shape, expect: [401, 403, 204, 403, 403, 403, 403, 204, 403, 403] },
     Row { method: "GET", uri: "/transparency/log/key", body: none,   expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200] },
     Row { method: "GET", uri: "/api/v1/public/performance?group_by=district", body: none, expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200] },
+    // The citizens' door is public; a receipt, not a role, opens a case.
+    Row { method: "GET", uri: "/open311/v2/services.json", body: none, expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200] },
+    Row { method: "GET", uri: "/api/v1/public/reports/1-000000000000000000000000", body: none, expect: [404, 404, 404, 404, 404, 404, 404, 404, 404, 404] },
+    Row { method: "GET", uri: "/api/v1/public/media/00000000000000000000000000000000", body: none, expect: [404, 404, 404, 404, 404, 404, 404, 404, 404, 404] },
 ];
 
 #[tokio::test]

@@ -374,13 +374,31 @@ pub fn event_to_json(event: &Event) -> Value {
             by,
             level,
             reasonable,
+            comment,
             clocks,
             ..
         } => {
             o.insert("by".into(), user_to_json(*by));
             o.insert("level".into(), json!(level.as_str()));
             o.insert("reasonable".into(), json!(reasonable));
+            o.insert("comment".into(), json!(comment));
             o.insert("clocks".into(), clocks_to_json(clocks));
+        }
+        Event::Judged {
+            by,
+            reasonable,
+            note,
+            clocks,
+            ..
+        } => {
+            o.insert("by".into(), user_to_json(*by));
+            o.insert("reasonable".into(), json!(reasonable));
+            o.insert("note".into(), json!(note));
+            o.insert("clocks".into(), clocks_to_json(clocks));
+        }
+        Event::Commented { by, text, .. } => {
+            o.insert("by".into(), user_to_json(*by));
+            o.insert("text".into(), json!(text));
         }
         Event::Closed {
             by, closing, note, ..
@@ -577,7 +595,12 @@ pub fn decode_event(kind: &str, payload: &str) -> Result<Event, CodecError> {
     }
     let value = Value::Object(map);
     let fields = event_fields(event_kind);
-    let mut r = Reader::new(kind, "", value, fields, &[])?;
+    let optional: &[&str] = match event_kind {
+        // Added after the first stored ratings; absent reads as "".
+        EventKind::Rated => &["comment"],
+        _ => &[],
+    };
+    let mut r = Reader::new(kind, "", value, fields, optional)?;
     let event = match event_kind {
         EventKind::Created => Event::Created {
             at: r.utc("at")?,
@@ -715,7 +738,20 @@ pub fn decode_event(kind: &str, payload: &str) -> Result<Event, CodecError> {
             by: r.user("by")?,
             level: r.name("level", Rating::parse)?,
             reasonable: r.optional_bool("reasonable")?,
+            comment: r.text_or_empty("comment")?,
             clocks: r.clocks("clocks")?,
+        },
+        EventKind::Judged => Event::Judged {
+            at: r.utc("at")?,
+            by: r.user("by")?,
+            reasonable: r.bool("reasonable")?,
+            note: r.string("note")?,
+            clocks: r.clocks("clocks")?,
+        },
+        EventKind::Commented => Event::Commented {
+            at: r.utc("at")?,
+            by: r.user("by")?,
+            text: r.string("text")?,
         },
         EventKind::Closed => Event::Closed {
             at: r.utc("at")?,
@@ -780,6 +816,8 @@ fn event_fields(kind: EventKind) -> &'static [&'static str] {
         EventKind::Reviewed => &["at", "by", "approve", "note", "clocks"],
         EventKind::Checked => &["at", "by", "passed", "note", "clocks"],
         EventKind::Rated => &["at", "by", "level", "reasonable", "clocks"],
+        EventKind::Judged => &["at", "by", "reasonable", "note", "clocks"],
+        EventKind::Commented => &["at", "by", "text"],
         EventKind::Closed => &["at", "by", "closing", "note"],
         EventKind::Merged => &["at", "by", "parent"],
         EventKind::SlaWarned | EventKind::SlaBreached => &["at", "stage"],
@@ -1160,7 +1198,9 @@ fn command_fields(kind: CommandKind) -> (&'static [&'static str], &'static [&'st
         CommandKind::Note => (&[], &["text"]),
         CommandKind::Reply => (&[], &["note", "evidence"]),
         CommandKind::Check => (&["passed"], &["note"]),
-        CommandKind::Rate => (&["level"], &["reasonable"]),
+        CommandKind::Rate => (&["level"], &["reasonable", "comment"]),
+        CommandKind::Judge => (&["reasonable"], &["note"]),
+        CommandKind::Comment => (&[], &["text"]),
         CommandKind::Close => (&["closing"], &["note"]),
         CommandKind::Merge => (&["parent"], &[]),
     }
@@ -1242,6 +1282,14 @@ pub fn parse_command(action: &str, body: &Value) -> Result<Command, CodecError> 
         CommandKind::Rate => Command::Rate {
             level: r.name("level", Rating::parse)?,
             reasonable: r.optional_bool("reasonable")?,
+            comment: r.text_or_empty("comment")?,
+        },
+        CommandKind::Judge => Command::Judge {
+            reasonable: r.bool("reasonable")?,
+            note: r.text_or_empty("note")?,
+        },
+        CommandKind::Comment => Command::Comment {
+            text: r.text_or_empty("text")?,
         },
         CommandKind::Close => Command::Close {
             closing: r.name("closing", ClosingType::parse)?,
@@ -1292,9 +1340,15 @@ pub fn command_to_json(command: &Command) -> (String, Value) {
         Command::Note { text } => json!({ "text": text }),
         Command::Reply { note, evidence } => json!({ "note": note, "evidence": evidence }),
         Command::Check { passed, note } => json!({ "passed": passed, "note": note }),
-        Command::Rate { level, reasonable } => {
-            json!({ "level": level.as_str(), "reasonable": reasonable })
+        Command::Rate {
+            level,
+            reasonable,
+            comment,
+        } => {
+            json!({ "level": level.as_str(), "reasonable": reasonable, "comment": comment })
         }
+        Command::Judge { reasonable, note } => json!({ "reasonable": reasonable, "note": note }),
+        Command::Comment { text } => json!({ "text": text }),
         Command::Close { closing, note } => json!({ "closing": closing.as_str(), "note": note }),
         Command::Merge { parent } => json!({ "parent": parent.0 }),
     };

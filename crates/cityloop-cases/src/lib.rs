@@ -17,4 +17,5 @@ pub mod service;
 pub use routing::{Located, Routing, build_index, locate_point};
 pub use service::{
     AUTOMATION_USERNAME, CaseConfig, CaseError, CaseService, Duplicate, Intake, IntakeOutcome,
+    Photo, ReportInput, media_upload,
 };

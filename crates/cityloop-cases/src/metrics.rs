@@ -394,6 +394,7 @@ pub async fn compute(
         EventKind::SubDispatched,
         EventKind::Arbitrated,
         EventKind::Rated,
+        EventKind::Judged,
     ]
     .map(EventKind::as_str);
     let older: BTreeSet<i64> = store
@@ -688,6 +689,7 @@ impl Facts {
                         satisfied: !level.is_dissatisfied(),
                     });
                 }
+                Event::Judged { reasonable, .. } => facts.redone |= *reasonable,
                 Event::ExtensionDecided { approve, .. } => facts.extended |= *approve,
                 _ => {}
             }

@@ -14,7 +14,10 @@ use chrono::{DateTime, Duration, Utc};
 use cityloop_calendar::{HolidayCalendar, Shifts, WorkingTime};
 use cityloop_domain::{AreaCode, CategoryCode, Role, User, UserId};
 use cityloop_geo::{AreaIndex, LonLat};
-use cityloop_store::{Audit, CaseEventRow, CaseRow, Store, StoreError, TimerSpec};
+use cityloop_store::{
+    Attachments, Audit, CaseEventRow, CaseReport, CaseRow, MediaRecord, MediaUpload, Store,
+    StoreError, TimerSpec,
+};
 use cityloop_transparency::{Leaf, Pseudonyms, Record};
 use cityloop_workflow::{
     Actor, CaseId, CaseState, Channel, Command, Event, NewCase, Refusal, SlaContext, SlaPolicy,
@@ -87,6 +90,54 @@ pub struct Intake {
     pub reporter: Option<UserId>,
     /// Personal data given with the report (name, phone); kept private.
     pub reporter_contact: Option<String>,
+    /// What a citizen's report brings besides (attributes, photos).
+    pub report: Option<ReportInput>,
+}
+
+/// What a citizen's report (the citizen page, Open311) brings besides the
+/// case itself. Checked at the door (the API): sizes, types, attributes.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInput {
+    /// Attribute code → string or array of strings.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// The Open311 client's name, or `citizen_page`.
+    pub client: Option<String>,
+    /// The Open311 token to give the request.
+    pub token: Option<String>,
+    pub photos: Vec<Photo>,
+}
+
+/// A photo as uploaded.
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A new media id: 32 random hex digits.
+pub fn new_media_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The SHA-256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    cityloop_transparency::sha256_hex(bytes)
+}
+
+/// The stored form of a photo of `case_id`.
+pub fn media_upload(case_id: i64, photo: Photo, public: bool, at: DateTime<Utc>) -> MediaUpload {
+    MediaUpload {
+        record: MediaRecord {
+            id: new_media_id(),
+            case_id,
+            sha256: sha256_hex(&photo.bytes),
+            size: photo.bytes.len() as u64,
+            content_type: photo.content_type,
+            public,
+            created_at: at,
+        },
+        bytes: photo.bytes,
+    }
 }
 
 /// A proposed duplicate: an open case close in space, time and category.
@@ -331,9 +382,34 @@ impl CaseService {
             &[created],
             &reporter_actor(intake.channel, intake.reporter),
         );
-        let audit = self.leaves(&events, &row);
+        let attachments = match intake.report {
+            None => Attachments::default(),
+            Some(report) => Attachments {
+                report: Some(CaseReport {
+                    attributes: serde_json::Value::Object(report.attributes).to_string(),
+                    client: report.client,
+                    token: report.token,
+                }),
+                media: report
+                    .photos
+                    .into_iter()
+                    .map(|photo| media_upload(id, photo, true, now))
+                    .collect(),
+            },
+        };
+        let mut audit = self.leaves(&events, &row);
+        if attachments.report.is_some() || !attachments.media.is_empty() {
+            let records: Vec<MediaRecord> =
+                attachments.media.iter().map(|m| m.record.clone()).collect();
+            let commitment =
+                self.config
+                    .pseudonyms
+                    .attachments(id, attachments.report.as_ref(), &records);
+            // The created leaf commits to the attachments too.
+            audit = self.leaves_with(&events, &row, Some(commitment));
+        }
         self.store
-            .insert_case(row.clone(), events, timer_specs(&state), audit)
+            .insert_case(row.clone(), events, timer_specs(&state), attachments, audit)
             .await?;
         metrics_intake(intake.channel);
 
@@ -634,6 +710,17 @@ impl CaseService {
     /// The transparency log's leaves for history rows: public codes, the
     /// actor as a pseudonym, and a keyed commitment to each whole row.
     fn leaves(&self, rows: &[CaseEventRow], summary: &CaseRow) -> Audit {
+        self.leaves_with(rows, summary, None)
+    }
+
+    /// [`Self::leaves`], the `created` leaf also committing to what the
+    /// report brought besides the case row.
+    fn leaves_with(
+        &self,
+        rows: &[CaseEventRow],
+        summary: &CaseRow,
+        attachments: Option<String>,
+    ) -> Audit {
         let pseudonyms = &self.config.pseudonyms;
         rows.iter()
             .enumerate()
@@ -647,6 +734,9 @@ impl CaseService {
                         detail.insert("area".to_owned(), area.as_str().to_owned());
                     }
                     detail.insert("report".to_owned(), pseudonyms.report(summary));
+                    if let Some(commitment) = &attachments {
+                        detail.insert("attachments".to_owned(), commitment.clone());
+                    }
                 }
                 if position + 1 == rows.len() {
                     detail.insert("status".to_owned(), summary.status.clone());
@@ -841,6 +931,7 @@ fn reporter_actor(channel: Channel, reporter: Option<UserId>) -> Actor {
         Channel::Sensor | Channel::Video => return Actor::system(),
     };
     Actor {
+        receipt: None,
         user: reporter,
         role,
         department: None,

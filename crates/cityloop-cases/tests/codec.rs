@@ -340,15 +340,31 @@ fn event_of(kind: EventKind) -> BoxedStrategy<Event> {
             user(),
             select(Rating::ALL),
             option::of(any::<bool>()),
+            text(),
             clocks(),
         )
-            .prop_map(|(at, by, level, reasonable, clocks)| Event::Rated {
+            .prop_map(
+                |(at, by, level, reasonable, comment, clocks)| Event::Rated {
+                    at,
+                    by,
+                    level,
+                    reasonable,
+                    comment,
+                    clocks,
+                },
+            )
+            .boxed(),
+        EventKind::Judged => (utc(), user(), any::<bool>(), text(), clocks())
+            .prop_map(|(at, by, reasonable, note, clocks)| Event::Judged {
                 at,
                 by,
-                level,
                 reasonable,
+                note,
                 clocks,
             })
+            .boxed(),
+        EventKind::Commented => (utc(), user(), text())
+            .prop_map(|(at, by, text)| Event::Commented { at, by, text })
             .boxed(),
         EventKind::Closed => (
             utc(),
@@ -833,7 +849,12 @@ command_tests! {
     parses_check: "check", {"passed": false, "note": "未修复"} =>
         Command::Check { passed: false, note: "未修复".into() };
     parses_rate: "rate", {"level": "dissatisfied", "reasonable": true} =>
-        Command::Rate { level: Rating::Dissatisfied, reasonable: Some(true) };
+        Command::Rate { level: Rating::Dissatisfied, reasonable: Some(true), comment: String::new() };
+    parses_rate_with_comment: "rate", {"level": "very_dissatisfied", "comment": "没修好"} =>
+        Command::Rate { level: Rating::VeryDissatisfied, reasonable: None, comment: "没修好".into() };
+    parses_judge: "judge", {"reasonable": false, "note": "已修复"} =>
+        Command::Judge { reasonable: false, note: "已修复".into() };
+    parses_comment: "comment", {"text": "补充照片"} => Command::Comment { text: "补充照片".into() };
     parses_close: "close", {"closing": "special", "note": "政策调整"} =>
         Command::Close { closing: ClosingType::Special, note: "政策调整".into() };
     parses_urge: "urge", {"note": "请尽快"} => Command::Urge { note: "请尽快".into() };
@@ -871,6 +892,7 @@ fn optional_fields_default() {
         Command::Rate {
             level: Rating::Satisfied,
             reasonable: None,
+            comment: String::new(),
         },
     );
     check_command(
@@ -879,6 +901,7 @@ fn optional_fields_default() {
         Command::Rate {
             level: Rating::VerySatisfied,
             reasonable: None,
+            comment: String::new(),
         },
     );
 }
@@ -934,7 +957,13 @@ fn every_command_round_trips_through_json() {
         Command::Rate {
             level: Rating::VeryDissatisfied,
             reasonable: Some(false),
+            comment: String::new(),
         },
+        Command::Judge {
+            reasonable: true,
+            note: "".into(),
+        },
+        Command::Comment { text: "".into() },
         Command::Close {
             closing: ClosingType::Overdue,
             note: "".into(),
@@ -1088,4 +1117,20 @@ fn bodies_must_be_objects() {
             "{body}: {error}"
         );
     }
+}
+
+/// Ratings stored before comments existed still decode, as an empty
+/// comment; a comment is kept.
+#[test]
+fn ratings_stored_without_a_comment_decode() {
+    let old = r#"{"v":1,"at":"2026-03-06T02:00:00Z","by":100,"level":"satisfied","reasonable":null,"clocks":[]}"#;
+    let Event::Rated { comment, level, .. } = decode_event("rated", old).unwrap() else {
+        panic!("not a rating");
+    };
+    assert_eq!((level, comment.as_str()), (Rating::Satisfied, ""));
+    let new = r#"{"v":1,"at":"2026-03-06T02:00:00Z","by":null,"level":"dissatisfied","reasonable":null,"comment":"没修好","clocks":[]}"#;
+    let Event::Rated { comment, by, .. } = decode_event("rated", new).unwrap() else {
+        panic!("not a rating");
+    };
+    assert_eq!((by, comment.as_str()), (None, "没修好"));
 }

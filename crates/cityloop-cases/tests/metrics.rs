@@ -72,6 +72,7 @@ fn path_of(area: &str) -> Vec<AreaCode> {
 
 fn operator() -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(1)),
         role: Role::Operator,
         department: None,
@@ -81,6 +82,7 @@ fn operator() -> Actor {
 
 fn supervisor() -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(2)),
         role: Role::Supervisor,
         department: None,
@@ -90,6 +92,7 @@ fn supervisor() -> Actor {
 
 fn handler(of: &str) -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(3)),
         role: Role::Handler,
         department: Some(unit(of)),
@@ -146,7 +149,11 @@ fn check(passed: bool) -> Command {
 }
 
 fn rate(level: Rating, reasonable: Option<bool>) -> Command {
-    Command::Rate { level, reasonable }
+    Command::Rate {
+        level,
+        reasonable,
+        comment: String::new(),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -794,6 +801,7 @@ async fn report(
     service
         .intake(
             Intake {
+                report: None,
                 channel,
                 category: CategoryCode::parse(CategoryKind::Matter, "06010").unwrap(),
                 urgency: Urgency::Normal,

@@ -39,6 +39,19 @@ async fn scenario(store: Arc<dyn Store>) -> (Keys, i64) {
         let outcome = service
             .intake(
                 Intake {
+                    // The first report brings an attribute and a photo.
+                    report: (k == 0).then(|| cityloop_cases::ReportInput {
+                        attributes: serde_json::json!({"scale": "patch"})
+                            .as_object()
+                            .cloned()
+                            .unwrap(),
+                        client: Some("citizen_page".into()),
+                        token: None,
+                        photos: vec![cityloop_cases::Photo {
+                            content_type: "image/jpeg".into(),
+                            bytes: vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3],
+                        }],
+                    }),
                     channel: Channel::CitizenWeb,
                     category: CategoryCode::parse(CategoryKind::Matter, "06010").unwrap(),
                     urgency: Urgency::Normal,
@@ -178,6 +191,50 @@ async fn sqlite_reordered_rows_are_named() {
     let report = verify(store.as_ref(), &keys).await;
     assert_names(&report, &format!("case {case} event 1"));
     assert_names(&report, &format!("case {case} event 2"));
+}
+
+#[tokio::test]
+async fn sqlite_a_replaced_photo_or_attribute_is_named() {
+    let (_dir, path, store) = sqlite().await;
+    let (keys, case) = scenario(Arc::clone(&store)).await;
+    assert!(verify(store.as_ref(), &keys).await.ok());
+    // Other bytes under the recorded hash, then a matching hash too.
+    sqlite_tamper(
+        &path,
+        &format!("UPDATE media SET bytes = X'FFD8FFE0FF' WHERE case_id = {case}"),
+    );
+    assert_names(
+        &verify(store.as_ref(), &keys).await,
+        "does not match its recorded SHA-256",
+    );
+    sqlite_tamper(
+        &path,
+        &format!(
+            "UPDATE media SET sha256 = '{}' WHERE case_id = {case}",
+            cityloop_transparency::sha256_hex(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF])
+        ),
+    );
+    let report = verify(store.as_ref(), &keys).await;
+    assert!(
+        !report
+            .problems
+            .iter()
+            .any(|p| p.contains("recorded SHA-256"))
+    );
+    assert_names(
+        &report,
+        &format!("case {case}: the report's attributes or photos differ"),
+    );
+    let (_dir, path, store) = sqlite().await;
+    let (keys, case) = scenario(Arc::clone(&store)).await;
+    sqlite_tamper(
+        &path,
+        &format!("UPDATE case_reports SET attributes = '{{}}' WHERE case_id = {case}"),
+    );
+    assert_names(
+        &verify(store.as_ref(), &keys).await,
+        &format!("case {case}: the report's attributes or photos differ"),
+    );
 }
 
 #[tokio::test]

@@ -42,6 +42,7 @@ async fn report(service: &CaseService, index: &AreaIndex, lon: f64, at: DateTime
     service
         .intake(
             Intake {
+                report: None,
                 channel: Channel::Hotline,
                 category: CategoryCode::parse(CategoryKind::Matter, "06010").unwrap(),
                 urgency: Urgency::Normal,

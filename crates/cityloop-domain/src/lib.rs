@@ -11,12 +11,14 @@
 pub mod area;
 pub mod category;
 pub mod department;
+pub mod privacy;
 pub mod responsibility;
 pub mod user;
 
 pub use area::{Area, AreaCode, AreaLevel};
 pub use category::{Category, CategoryCode, CategoryKind, GBT_47678_5};
 pub use department::{Department, DepartmentId, DepartmentKind};
+pub use privacy::mask_personal_numbers;
 pub use responsibility::{CategorySelector, Responsibility, resolve_responsibility};
 pub use user::{NewUser, Role, Scope, User, UserId, mask_contact, mask_phone};
 

@@ -24,10 +24,11 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    AreaQuery, AreaRecord, AreaShape, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseRow,
-    CategoryQuery, Hash, ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError,
-    StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit,
-    tile_blob, tile_hashes,
+    ApiKeyRecord, AreaQuery, AreaRecord, AreaShape, Attachments, Audit, AuditFor, Backend,
+    CaseEventRow, CaseQuery, CaseReport, CaseRow, CategoryQuery, Hash, MediaRecord, MediaUpload,
+    ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult, TimerRow,
+    TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
+    tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -42,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_cases.sql"),
     include_str!("../migrations/0003_tlog.sql"),
     include_str!("../migrations/0004_user_revocation.sql"),
+    include_str!("../migrations/0005_citizens_door.sql"),
 ];
 
 /// Connections in the pool at most.
@@ -798,6 +800,87 @@ async fn write_timers(
     Ok(())
 }
 
+const MEDIA_COLUMNS: &str = "id, case_id, content_type, sha256, size, public, created_at";
+
+fn media_from_row(row: &Row) -> StoreResult<MediaRecord> {
+    let size: i64 = row.get(4);
+    Ok(MediaRecord {
+        id: row.get(0),
+        case_id: row.get(1),
+        content_type: row.get(2),
+        sha256: row.get(3),
+        size: u64::try_from(size)
+            .map_err(|e| StoreError::Backend(format!("stored media size does not parse: {e}")))?,
+        public: row.get(5),
+        created_at: row.get(6),
+    })
+}
+
+async fn write_media(transaction: &Transaction<'_>, upload: &MediaUpload) -> StoreResult<()> {
+    let record = &upload.record;
+    let size = record.size as i64;
+    let inserted = execute(
+        transaction,
+        "INSERT INTO media (id, case_id, content_type, sha256, size, public, created_at, bytes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+        &[
+            &record.id,
+            &record.case_id,
+            &record.content_type,
+            &record.sha256,
+            &size,
+            &record.public,
+            &record.created_at,
+            &upload.bytes,
+        ],
+    )
+    .await?;
+    if inserted == 0 {
+        return Err(StoreError::Conflict {
+            what: format!("media {}", record.id),
+        });
+    }
+    Ok(())
+}
+
+async fn write_attachments(
+    transaction: &Transaction<'_>,
+    case_id: i64,
+    attachments: &Attachments,
+) -> StoreResult<()> {
+    if let Some(report) = &attachments.report {
+        if let Some(token) = &report.token
+            && query_opt(
+                transaction,
+                "SELECT 1 FROM case_reports WHERE token = $1",
+                &[token],
+            )
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::Conflict {
+                what: format!("the token of case {case_id}"),
+            });
+        }
+        execute(
+            transaction,
+            "INSERT INTO case_reports (case_id, attributes, client, token) VALUES ($1, $2, $3, $4)",
+            &[&case_id, &report.attributes, &report.client, &report.token],
+        )
+        .await?;
+    }
+    for upload in &attachments.media {
+        if upload.record.case_id != case_id {
+            return Err(StoreError::Backend(format!(
+                "media {} belongs to case {}, not {case_id}",
+                upload.record.id, upload.record.case_id
+            )));
+        }
+        write_media(transaction, upload).await?;
+    }
+    Ok(())
+}
+
 /// The WHERE clause of a case query (table alias `c`) and its parameters
 /// `$1..`.
 fn case_where(query: &CaseQuery) -> (String, Vec<OwnedParam>) {
@@ -859,6 +942,26 @@ fn case_where(query: &CaseQuery) -> (String, Vec<OwnedParam>) {
     }
     if let Some(to) = query.created_to {
         push("c.created_at < ?::TIMESTAMPTZ", Box::new(to), &mut values);
+    }
+    if let Some(from) = query.updated_from {
+        push(
+            "c.updated_at >= ?::TIMESTAMPTZ",
+            Box::new(from),
+            &mut values,
+        );
+    }
+    if let Some(to) = query.updated_to {
+        push("c.updated_at < ?::TIMESTAMPTZ", Box::new(to), &mut values);
+    }
+    if query.closed_only {
+        push("c.open = ?", Box::new(false), &mut values);
+    }
+    if !query.channels.is_empty() {
+        push(
+            "c.channel = ANY(?::TEXT[])",
+            Box::new(query.channels.clone()),
+            &mut values,
+        );
     }
     if let Some([min_lon, min_lat, max_lon, max_lat]) = query.bbox {
         push("c.lon >= ?::FLOAT8", Box::new(min_lon), &mut values);
@@ -1681,6 +1784,7 @@ impl Store for PostgresStore {
         case: CaseRow,
         events: Vec<CaseEventRow>,
         timers: Vec<TimerSpec>,
+        attachments: Attachments,
         audit: Audit,
     ) -> StoreResult<()> {
         let values = case_values(&case)?;
@@ -1717,6 +1821,7 @@ impl Store for PostgresStore {
         write_case_units(&transaction, &case).await?;
         write_events(&transaction, &events).await?;
         write_timers(&transaction, case.id, &timers).await?;
+        write_attachments(&transaction, case.id, &attachments).await?;
         write_leaves(&transaction, &audit).await?;
         commit(transaction).await
     }
@@ -1761,6 +1866,128 @@ impl Store for PostgresStore {
         write_timers(&transaction, case.id, &timers).await?;
         write_leaves(&transaction, &audit).await?;
         commit(transaction).await
+    }
+
+    async fn case_report(&self, id: i64) -> StoreResult<Option<CaseReport>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            "SELECT attributes, client, token FROM case_reports WHERE case_id = $1",
+            &[&id],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(row.map(|row| CaseReport {
+            attributes: row.get(0),
+            client: row.get(1),
+            token: row.get(2),
+        }))
+    }
+
+    async fn case_by_token(&self, token: &str) -> StoreResult<Option<i64>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            "SELECT case_id FROM case_reports WHERE token = $1",
+            &[&token],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    async fn put_media(&self, upload: MediaUpload, audit: Audit) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let case_id = upload.record.case_id;
+        if query_opt(
+            &transaction,
+            "SELECT 1 FROM cases WHERE id = $1",
+            &[&case_id],
+        )
+        .await?
+        .is_none()
+        {
+            return Err(StoreError::NotFound {
+                what: format!("case {case_id}"),
+            });
+        }
+        write_media(&transaction, &upload).await?;
+        write_leaves(&transaction, &audit).await?;
+        commit(transaction).await
+    }
+
+    async fn media(&self, id: &str) -> StoreResult<Option<MediaUpload>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!("SELECT {MEDIA_COLUMNS}, bytes FROM media WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.map(|row| {
+            Ok(MediaUpload {
+                record: media_from_row(&row)?,
+                bytes: row.get(7),
+            })
+        })
+        .transpose()
+    }
+
+    async fn case_media(&self, case_id: i64) -> StoreResult<Vec<MediaRecord>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {MEDIA_COLUMNS} FROM media WHERE case_id = $1 ORDER BY created_at, id"
+            ),
+            &[&case_id],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(media_from_row).collect()
+    }
+
+    async fn create_api_key(&self, key: ApiKeyRecord, audit: Audit) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let inserted = execute(
+            &transaction,
+            "INSERT INTO api_keys (key_sha256, name, created_at, revoked_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (key_sha256) DO NOTHING",
+            &[&key.key_sha256, &key.name, &key.created_at, &key.revoked_at],
+        )
+        .await?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict {
+                what: format!("api key of {}", key.name),
+            });
+        }
+        write_leaves(&transaction, &audit).await?;
+        commit(transaction).await
+    }
+
+    async fn api_key(&self, key_sha256: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            "SELECT key_sha256, name, created_at, revoked_at FROM api_keys WHERE key_sha256 = $1",
+            &[&key_sha256],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(row.map(|row| ApiKeyRecord {
+            key_sha256: row.get(0),
+            name: row.get(1),
+            created_at: row.get(2),
+            revoked_at: row.get(3),
+        }))
     }
 
     async fn case(&self, id: i64) -> StoreResult<Option<CaseRow>> {

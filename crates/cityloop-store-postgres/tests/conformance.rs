@@ -150,10 +150,10 @@ async fn concurrent_migrations_apply_each_version_once() {
     applied.sort_unstable();
     assert_eq!(
         applied,
-        [1, 2, 3, 4],
+        [1, 2, 3, 4, 5],
         "each migration applied by exactly one process"
     );
-    assert_eq!(second.schema_version().await.unwrap(), 4);
+    assert_eq!(second.schema_version().await.unwrap(), 5);
 }
 
 /// A case with one timer due at `due`.
@@ -226,7 +226,13 @@ async fn concurrent_claimers_get_disjoint_timers() {
         let id = first.allocate_case_id().await.unwrap();
         let (case, events, timers) = case_with_timer(id, due);
         first
-            .insert_case(case, events, timers, Vec::new())
+            .insert_case(
+                case,
+                events,
+                timers,
+                cityloop_store::Attachments::default(),
+                Vec::new(),
+            )
             .await
             .unwrap();
         let stored = first.case_timers(id).await.unwrap();

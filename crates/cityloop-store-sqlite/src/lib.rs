@@ -25,10 +25,11 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    AreaQuery, AreaRecord, AreaShape, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseRow,
-    CategoryQuery, Hash, ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError,
-    StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit,
-    tile_blob, tile_hashes,
+    ApiKeyRecord, AreaQuery, AreaRecord, AreaShape, Attachments, Audit, AuditFor, Backend,
+    CaseEventRow, CaseQuery, CaseReport, CaseRow, CategoryQuery, Hash, MediaRecord, MediaUpload,
+    ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult, TimerRow,
+    TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
+    tile_hashes,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_tlog.sql"),
     include_str!("../migrations/0004_tlog_index_at_queue.sql"),
     include_str!("../migrations/0005_user_revocation.sql"),
+    include_str!("../migrations/0006_citizens_door.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
@@ -753,6 +755,97 @@ fn write_timers(transaction: &Connection, case_id: i64, timers: &[TimerSpec]) ->
     Ok(())
 }
 
+const MEDIA_COLUMNS: &str = "id, case_id, content_type, sha256, size, public, created_at";
+
+fn media_from_row(row: &rusqlite::Row<'_>) -> StoreResult<MediaRecord> {
+    let read = || -> rusqlite::Result<(String, i64, String, String, i64, bool, String)> {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+            row.get(5)?,
+            row.get(6)?,
+        ))
+    };
+    let (id, case_id, content_type, sha256, size, public, created_at) =
+        read().map_err(backend_error)?;
+    Ok(MediaRecord {
+        id,
+        case_id,
+        content_type,
+        sha256,
+        size: u64::try_from(size).map_err(|e| corrupt("media size", e))?,
+        public,
+        created_at: parse_time("media created_at", &created_at)?,
+    })
+}
+
+fn write_media(transaction: &Connection, upload: &MediaUpload) -> StoreResult<()> {
+    let record = &upload.record;
+    exec(
+        transaction,
+        "INSERT INTO media (id, case_id, content_type, sha256, size, public, created_at, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            record.id,
+            record.case_id,
+            record.content_type,
+            record.sha256,
+            record.size as i64,
+            record.public,
+            timestamp(record.created_at),
+            upload.bytes
+        ],
+    )
+    .map_err(|error| match error {
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict {
+                what: format!("media {}", record.id),
+            }
+        }
+        other => backend_error(other),
+    })?;
+    Ok(())
+}
+
+fn write_attachments(
+    transaction: &Connection,
+    case_id: i64,
+    attachments: &Attachments,
+) -> StoreResult<()> {
+    if let Some(report) = &attachments.report {
+        exec(
+            transaction,
+            "INSERT INTO case_reports (case_id, attributes, client, token) VALUES (?1, ?2, ?3, ?4)",
+            params![case_id, report.attributes, report.client, report.token],
+        )
+        .map_err(|error| match error {
+            rusqlite::Error::SqliteFailure(e, _)
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Conflict {
+                    what: format!("the report of case {case_id} or its token"),
+                }
+            }
+            other => backend_error(other),
+        })?;
+    }
+    for upload in &attachments.media {
+        if upload.record.case_id != case_id {
+            return Err(StoreError::Backend(format!(
+                "media {} belongs to case {}, not {case_id}",
+                upload.record.id, upload.record.case_id
+            )));
+        }
+        write_media(transaction, upload)?;
+    }
+    Ok(())
+}
+
 fn case_where(query: &CaseQuery) -> (String, Vec<rusqlite::types::Value>) {
     use rusqlite::types::Value;
     let mut clauses = Vec::new();
@@ -840,6 +933,31 @@ fn case_where(query: &CaseQuery) -> (String, Vec<rusqlite::types::Value>) {
             Value::Text(timestamp(to)),
             &mut values,
         ));
+    }
+    if let Some(from) = query.updated_from {
+        clauses.push(push(
+            "updated_at >= ?".into(),
+            Value::Text(timestamp(from)),
+            &mut values,
+        ));
+    }
+    if let Some(to) = query.updated_to {
+        clauses.push(push(
+            "updated_at < ?".into(),
+            Value::Text(timestamp(to)),
+            &mut values,
+        ));
+    }
+    if query.closed_only {
+        clauses.push("open = 0".into());
+    }
+    if !query.channels.is_empty() {
+        let parts: Vec<String> = query
+            .channels
+            .iter()
+            .map(|c| push("?".into(), Value::Text(c.clone()), &mut values))
+            .collect();
+        clauses.push(format!("channel IN ({})", parts.join(", ")));
     }
     if let Some([min_lon, min_lat, max_lon, max_lat]) = query.bbox {
         clauses.push(push("lon >= ?".into(), Value::Real(min_lon), &mut values));
@@ -1761,6 +1879,7 @@ impl Store for SqliteStore {
         case: CaseRow,
         events: Vec<CaseEventRow>,
         timers: Vec<TimerSpec>,
+        attachments: Attachments,
         audit: Audit,
     ) -> StoreResult<()> {
         self.write(move |transaction| {
@@ -1782,9 +1901,165 @@ impl Store for SqliteStore {
             write_case_units(transaction, &case)?;
             write_events(transaction, &events)?;
             write_timers(transaction, case.id, &timers)?;
+            write_attachments(transaction, case.id, &attachments)?;
             write_leaves(transaction, &audit)
         })
         .await
+    }
+
+    async fn case_report(&self, id: i64) -> StoreResult<Option<CaseReport>> {
+        self.call(move |connection| {
+            connection
+                .query_row(
+                    "SELECT attributes, client, token FROM case_reports WHERE case_id = ?1",
+                    params![id],
+                    |row| {
+                        Ok(CaseReport {
+                            attributes: row.get(0)?,
+                            client: row.get(1)?,
+                            token: row.get(2)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn case_by_token(&self, token: &str) -> StoreResult<Option<i64>> {
+        let token = token.to_owned();
+        self.call(move |connection| {
+            connection
+                .query_row(
+                    "SELECT case_id FROM case_reports WHERE token = ?1",
+                    params![token],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn put_media(&self, upload: MediaUpload, audit: Audit) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let case_id = upload.record.case_id;
+            if !exists(
+                transaction,
+                "SELECT 1 FROM cases WHERE id = ?1",
+                &case_id.to_string(),
+            )? {
+                return Err(StoreError::NotFound {
+                    what: format!("case {case_id}"),
+                });
+            }
+            write_media(transaction, &upload)?;
+            write_leaves(transaction, &audit)
+        })
+        .await
+    }
+
+    async fn media(&self, id: &str) -> StoreResult<Option<MediaUpload>> {
+        let id = id.to_owned();
+        self.call(move |connection| {
+            let found = connection
+                .query_row(
+                    &format!("SELECT {MEDIA_COLUMNS}, bytes FROM media WHERE id = ?1"),
+                    params![id],
+                    |row| Ok((media_from_row(row), row.get::<_, Vec<u8>>(7)?)),
+                )
+                .optional()
+                .map_err(backend_error)?;
+            match found {
+                None => Ok(None),
+                Some((record, bytes)) => Ok(Some(MediaUpload {
+                    record: record?,
+                    bytes,
+                })),
+            }
+        })
+        .await
+    }
+
+    async fn case_media(&self, case_id: i64) -> StoreResult<Vec<MediaRecord>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media WHERE case_id = ?1 ORDER BY created_at, id"
+                ))
+                .map_err(backend_error)?;
+            let mut rows = statement.query(params![case_id]).map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                found.push(media_from_row(row)?);
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn create_api_key(&self, key: ApiKeyRecord, audit: Audit) -> StoreResult<()> {
+        self.write(move |transaction| {
+            if exists(
+                transaction,
+                "SELECT 1 FROM api_keys WHERE key_sha256 = ?1",
+                &key.key_sha256,
+            )? {
+                return Err(StoreError::Conflict {
+                    what: format!("api key of {}", key.name),
+                });
+            }
+            exec(
+                transaction,
+                "INSERT INTO api_keys (key_sha256, name, created_at, revoked_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    key.key_sha256,
+                    key.name,
+                    timestamp(key.created_at),
+                    key.revoked_at.map(timestamp)
+                ],
+            )
+            .map_err(backend_error)?;
+            write_leaves(transaction, &audit)
+        })
+        .await
+    }
+
+    async fn api_key(&self, key_sha256: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        let key = key_sha256.to_owned();
+        let found = self
+            .call(move |connection| {
+                connection
+                    .query_row(
+                        "SELECT key_sha256, name, created_at, revoked_at FROM api_keys
+                         WHERE key_sha256 = ?1",
+                        params![key],
+                        |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, String>(2)?,
+                                row.get::<_, Option<String>>(3)?,
+                            ))
+                        },
+                    )
+                    .optional()
+                    .map_err(backend_error)
+            })
+            .await?;
+        let Some((key_sha256, name, created_at, revoked_at)) = found else {
+            return Ok(None);
+        };
+        Ok(Some(ApiKeyRecord {
+            key_sha256,
+            name,
+            created_at: parse_time("api key created_at", &created_at)?,
+            revoked_at: revoked_at
+                .map(|t| parse_time("api key revoked_at", &t))
+                .transpose()?,
+        }))
     }
 
     async fn append_case_events(

@@ -41,7 +41,12 @@ macro_rules! conformance_suite {
             log_leaves_of_a_refused_write_are_not_queued,
             a_failing_sequencer_writes_nothing,
             concurrent_sequencers_sequence_each_leaf_once,
-            grants_change_and_revocation_stops_log_in_and_tokens_at_once
+            grants_change_and_revocation_stops_log_in_and_tokens_at_once,
+            reports_keep_attributes_photos_and_tokens,
+            a_report_with_a_taken_token_writes_nothing,
+            photos_of_unknown_cases_are_refused,
+            api_keys_are_stored_hashed_once,
+            case_queries_filter_by_channel_update_and_closing
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -724,6 +729,7 @@ async fn new_case(store: &dyn Store, path: &[&str], lon: f64, at: DateTime<Utc>)
             row.clone(),
             vec![event(id, 1, "created", at)],
             vec![timer("acceptance", "breach", at + Duration::hours(2))],
+            Attachments::default(),
             Vec::new(),
         )
         .await
@@ -1084,6 +1090,7 @@ pub async fn log_leaves_are_sequenced_into_tiles_and_checkpoints(store: &dyn Sto
             case.clone(),
             vec![event(case.id, 1, "created", at)],
             Vec::new(),
+            Attachments::default(),
             vec![leaf(&subject, "created")],
         )
         .await
@@ -1348,4 +1355,270 @@ pub async fn grants_change_and_revocation_stops_log_in_and_tokens_at_once(store:
         Err(StoreError::NotFound { .. })
     ));
     assert_eq!(store.tlog_queued().await.unwrap(), queued + 2);
+}
+
+fn photo(case_id: i64, id: &str, public: bool, bytes: &[u8], at: DateTime<Utc>) -> MediaUpload {
+    MediaUpload {
+        record: MediaRecord {
+            id: id.into(),
+            case_id,
+            content_type: "image/jpeg".into(),
+            sha256: format!("{:0>64}", bytes.len()),
+            size: bytes.len() as u64,
+            public,
+            created_at: at,
+        },
+        bytes: bytes.to_vec(),
+    }
+}
+
+pub async fn reports_keep_attributes_photos_and_tokens(store: &dyn Store) {
+    seeded(store).await;
+    let id = store.allocate_case_id().await.unwrap();
+    let row = case_row(id, &["310000", "310101"], 121.48, t0());
+    let report = CaseReport {
+        attributes: r#"{"hazard":["night","water"],"size_m2":"2.5"}"#.into(),
+        client: Some("fixmystreet".into()),
+        token: Some("tok-1".into()),
+    };
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    store
+        .insert_case(
+            row.clone(),
+            vec![event(id, 1, "created", t0())],
+            Vec::new(),
+            Attachments {
+                report: Some(report.clone()),
+                media: vec![
+                    photo(id, "b".repeat(32).as_str(), true, &bytes, t0()),
+                    photo(id, "a".repeat(32).as_str(), true, b"\xff\xd8", t0()),
+                ],
+            },
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.case_report(id).await.unwrap(), Some(report));
+    assert_eq!(store.case_by_token("tok-1").await.unwrap(), Some(id));
+    assert_eq!(store.case_by_token("tok-2").await.unwrap(), None);
+    let listed = store.case_media(id).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        vec!["a".repeat(32), "b".repeat(32)],
+        "same instant: ordered by id"
+    );
+    let stored = store.media(&"b".repeat(32)).await.unwrap().unwrap();
+    assert_eq!(stored.bytes, bytes, "bytes come back unchanged");
+    assert_eq!(stored.record.size, 3000);
+    assert!(store.media(&"c".repeat(32)).await.unwrap().is_none());
+
+    // Evidence added later, staff only; a case without a report has none.
+    let evidence = photo(
+        id,
+        "e".repeat(32).as_str(),
+        false,
+        b"png",
+        t0() + Duration::hours(1),
+    );
+    store.put_media(evidence.clone(), Vec::new()).await.unwrap();
+    assert_eq!(store.case_media(id).await.unwrap().len(), 3);
+    assert_eq!(
+        store
+            .media(&"e".repeat(32))
+            .await
+            .unwrap()
+            .map(|m| m.record.public),
+        Some(false)
+    );
+    let plain = new_case(store, &["310000", "310101"], 121.49, t0()).await;
+    assert_eq!(store.case_report(plain.id).await.unwrap(), None);
+    assert!(store.case_media(plain.id).await.unwrap().is_empty());
+    // The same photo id twice is a conflict.
+    assert!(matches!(
+        store.put_media(evidence, Vec::new()).await,
+        Err(StoreError::Conflict { .. })
+    ));
+}
+
+pub async fn a_report_with_a_taken_token_writes_nothing(store: &dyn Store) {
+    seeded(store).await;
+    let attachments = |id: i64, photo_id: &str| Attachments {
+        report: Some(CaseReport {
+            attributes: "{}".into(),
+            client: None,
+            token: Some("same".into()),
+        }),
+        media: vec![photo(id, photo_id, true, b"jpeg", t0())],
+    };
+    let first = store.allocate_case_id().await.unwrap();
+    store
+        .insert_case(
+            case_row(first, &["310000", "310101"], 121.48, t0()),
+            vec![event(first, 1, "created", t0())],
+            Vec::new(),
+            attachments(first, &"1".repeat(32)),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let second = store.allocate_case_id().await.unwrap();
+    let refused = store
+        .insert_case(
+            case_row(second, &["310000", "310101"], 121.48, t0()),
+            vec![event(second, 1, "created", t0())],
+            vec![timer("acceptance", "breach", t0() + Duration::hours(2))],
+            attachments(second, &"2".repeat(32)),
+            vec![leaf(&format!("case:{second}"), "created")],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert!(
+        store.case(second).await.unwrap().is_none(),
+        "no half-written case"
+    );
+    assert!(store.case_events(second).await.unwrap().is_empty());
+    assert!(store.case_timers(second).await.unwrap().is_empty());
+    assert!(store.media(&"2".repeat(32)).await.unwrap().is_none());
+    assert_eq!(store.tlog_queued().await.unwrap(), 0);
+    assert_eq!(store.case_by_token("same").await.unwrap(), Some(first));
+}
+
+pub async fn photos_of_unknown_cases_are_refused(store: &dyn Store) {
+    seeded(store).await;
+    let refused = store
+        .put_media(
+            photo(999_999, &"f".repeat(32), false, b"x", t0()),
+            Vec::new(),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::NotFound { .. })),
+        "{refused:?}"
+    );
+    assert!(store.media(&"f".repeat(32)).await.unwrap().is_none());
+}
+
+pub async fn api_keys_are_stored_hashed_once(store: &dyn Store) {
+    seeded(store).await;
+    let key = ApiKeyRecord {
+        key_sha256: "ab".repeat(32),
+        name: "fixmystreet".into(),
+        created_at: t0(),
+        revoked_at: None,
+    };
+    store
+        .create_api_key(key.clone(), vec![leaf("open311:fixmystreet", "key")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.api_key(&"ab".repeat(32)).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(store.api_key(&"cd".repeat(32)).await.unwrap(), None);
+    assert_eq!(
+        store.tlog_queued().await.unwrap(),
+        1,
+        "the key's leaf is queued"
+    );
+    assert!(matches!(
+        store
+            .create_api_key(key, vec![leaf("open311:fixmystreet", "key")])
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(store.tlog_queued().await.unwrap(), 1);
+}
+
+pub async fn case_queries_filter_by_channel_update_and_closing(store: &dyn Store) {
+    seeded(store).await;
+    let path = ["310000", "310101"];
+    let web = new_case(store, &path, 121.48, t0()).await;
+    let id = store.allocate_case_id().await.unwrap();
+    let mut hotline = case_row(id, &path, 121.48, t0() + Duration::hours(1));
+    hotline.channel = "hotline".into();
+    store
+        .insert_case(
+            hotline.clone(),
+            vec![event(id, 1, "created", hotline.created_at)],
+            Vec::new(),
+            Attachments::default(),
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    // Close the web case two hours later.
+    let mut closed = web.clone();
+    closed.status = "closed".into();
+    closed.open = false;
+    closed.version = 2;
+    closed.updated_at = t0() + Duration::hours(2);
+    store
+        .append_case_events(
+            closed,
+            1,
+            vec![event(web.id, 2, "closed", t0() + Duration::hours(2))],
+            Vec::new(),
+            None,
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let ids = |query: CaseQuery| async move {
+        let mut ids: Vec<i64> = store
+            .cases(&CaseQuery {
+                limit: 100,
+                ..query
+            })
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        ids(CaseQuery {
+            channels: vec!["citizen_web".into(), "open311".into()],
+            ..Default::default()
+        })
+        .await,
+        vec![web.id]
+    );
+    assert_eq!(
+        ids(CaseQuery {
+            closed_only: true,
+            ..Default::default()
+        })
+        .await,
+        vec![web.id]
+    );
+    assert_eq!(
+        ids(CaseQuery {
+            updated_from: Some(t0() + Duration::minutes(90)),
+            ..Default::default()
+        })
+        .await,
+        vec![web.id]
+    );
+    assert_eq!(
+        ids(CaseQuery {
+            updated_to: Some(t0() + Duration::minutes(90)),
+            ..Default::default()
+        })
+        .await,
+        vec![hotline.id]
+    );
+    let count = store
+        .count_cases(&CaseQuery {
+            channels: vec!["hotline".into()],
+            closed_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
 }

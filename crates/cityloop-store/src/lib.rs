@@ -119,6 +119,59 @@ pub struct WriteSummary {
     pub updated: u64,
 }
 
+// --- the citizens' door ----------------------------------------------------------
+
+/// What a citizen's report brought with its case besides the summary row.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaseReport {
+    /// A JSON object: attribute code → string, or array of strings for a
+    /// multi-value list (Open311 `attribute[CODE]`).
+    pub attributes: String,
+    /// Who sent it: an Open311 client's name, or `citizen_page`.
+    pub client: Option<String>,
+    /// The Open311 token of the request (unique).
+    pub token: Option<String>,
+}
+
+/// A stored photo (or other evidence file), without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaRecord {
+    /// Random, unguessable (32 hex digits).
+    pub id: String,
+    pub case_id: i64,
+    pub content_type: String,
+    pub sha256: String,
+    pub size: u64,
+    /// A citizen's report photo is public (Open311 `media_url`); a unit's
+    /// evidence is for staff.
+    pub public: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A photo to store, with its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaUpload {
+    pub record: MediaRecord,
+    pub bytes: Vec<u8>,
+}
+
+/// What a new case carries besides its summary, history and timers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Attachments {
+    pub report: Option<CaseReport>,
+    pub media: Vec<MediaUpload>,
+}
+
+/// An Open311 client's API key as stored: only the SHA-256 of the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub key_sha256: String,
+    /// The client, e.g. `fixmystreet-huangpu`.
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
 // --- cases ---------------------------------------------------------------------
 
 /// The queryable summary of a case, rewritten with every append. The case's
@@ -215,6 +268,13 @@ pub struct CaseQuery {
     pub reporter: Option<UserId>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    /// Only cases last changed at or after / before these instants.
+    pub updated_from: Option<DateTime<Utc>>,
+    pub updated_to: Option<DateTime<Utc>>,
+    /// Only closed (no longer open) cases.
+    pub closed_only: bool,
+    /// Only cases that came in through these channels (empty: any).
+    pub channels: Vec<String>,
     /// [min lon, min lat, max lon, max lat].
     pub bbox: Option<[f64; 4]>,
     pub limit: u32,
@@ -352,13 +412,15 @@ pub trait Store: Send + Sync + 'static {
             .pop()
             .ok_or_else(|| StoreError::Backend("no case id was allocated".into()))
     }
-    /// Writes a new case: its summary, its first events and its timers, in
-    /// one transaction. `Conflict` if the id exists.
+    /// Writes a new case: its summary, its first events, its timers and
+    /// what the report brought (attributes, photos), in one transaction.
+    /// `Conflict` if the id (or the report's token) exists.
     async fn insert_case(
         &self,
         case: CaseRow,
         events: Vec<CaseEventRow>,
         timers: Vec<TimerSpec>,
+        attachments: Attachments,
         audit: Audit,
     ) -> StoreResult<()>;
     /// Appends events to a case whose version is still `expected_version`,
@@ -375,6 +437,18 @@ pub trait Store: Send + Sync + 'static {
         audit: Audit,
     ) -> StoreResult<()>;
     async fn case(&self, id: i64) -> StoreResult<Option<CaseRow>>;
+    /// What the report of a case brought; `None` for cases without one.
+    async fn case_report(&self, id: i64) -> StoreResult<Option<CaseReport>>;
+    /// The case an Open311 token names.
+    async fn case_by_token(&self, token: &str) -> StoreResult<Option<i64>>;
+    /// Stores a photo of an existing case (`NotFound` otherwise).
+    async fn put_media(&self, upload: MediaUpload, audit: Audit) -> StoreResult<()>;
+    async fn media(&self, id: &str) -> StoreResult<Option<MediaUpload>>;
+    /// A case's photos, oldest first.
+    async fn case_media(&self, case_id: i64) -> StoreResult<Vec<MediaRecord>>;
+    /// `Conflict` if the key exists.
+    async fn create_api_key(&self, key: ApiKeyRecord, audit: Audit) -> StoreResult<()>;
+    async fn api_key(&self, key_sha256: &str) -> StoreResult<Option<ApiKeyRecord>>;
     /// The history in order.
     async fn case_events(&self, id: i64) -> StoreResult<Vec<CaseEventRow>>;
     /// Newest first.

@@ -99,6 +99,46 @@ impl Pseudonyms {
         ))
     }
 
+    /// The keyed commitment to what a report brought besides the case row:
+    /// its attributes, client and token, and the SHA-256 of each public
+    /// (report) photo in id order.
+    pub fn attachments(
+        &self,
+        case_id: i64,
+        report: Option<&cityloop_store::CaseReport>,
+        photos: &[cityloop_store::MediaRecord],
+    ) -> String {
+        let mut photos: Vec<&cityloop_store::MediaRecord> =
+            photos.iter().filter(|m| m.public).collect();
+        photos.sort_by(|a, b| a.id.cmp(&b.id));
+        let photos: Vec<String> = photos
+            .iter()
+            .map(|m| format!("{}:{}:{}", m.id, m.content_type, m.sha256))
+            .collect();
+        let photos = photos.join(",");
+        hex::encode(
+            self.mac(
+                "cityloop case attachments v1",
+                &[
+                    case_id.to_string().as_bytes(),
+                    report
+                        .map(|r| r.attributes.as_str())
+                        .unwrap_or("")
+                        .as_bytes(),
+                    report
+                        .and_then(|r| r.client.as_deref())
+                        .unwrap_or("")
+                        .as_bytes(),
+                    report
+                        .and_then(|r| r.token.as_deref())
+                        .unwrap_or("")
+                        .as_bytes(),
+                    photos.as_bytes(),
+                ],
+            ),
+        )
+    }
+
     /// The secret part of a case's receipt: only the reporter is given it.
     pub fn receipt_tag(&self, case_id: i64) -> String {
         hex::encode(&self.mac("cityloop receipt v1", &[&case_id.to_be_bytes()])[..12])

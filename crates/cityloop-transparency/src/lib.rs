@@ -23,7 +23,7 @@ pub mod sequencer;
 pub mod tiles;
 pub mod verify;
 
-pub use keys::{Keys, Pseudonyms};
+pub use keys::{Keys, Pseudonyms, sha256_hex};
 pub use leaf::{Actor, Leaf, Record};
 pub use sequencer::{run_sequencer, sequence_all, sequencer};
 pub use tiles::TileCache;

@@ -258,6 +258,7 @@ async fn check_history(
 ) -> Result<(), crate::Error> {
     let mut logged: BTreeMap<(i64, u64), (String, String)> = BTreeMap::new();
     let mut reports: BTreeMap<i64, (String, String)> = BTreeMap::new();
+    let mut attachments: BTreeMap<i64, (String, String)> = BTreeMap::new();
     for (position, (index, data)) in all.iter().enumerate() {
         let place = match index {
             Some(index) => format!("log leaf {index}"),
@@ -277,6 +278,9 @@ async fn check_history(
             }) => {
                 if let Some(report) = detail.get("report") {
                     reports.insert(case, (place.clone(), report.clone()));
+                }
+                if let Some(commitment) = detail.get("attachments") {
+                    attachments.insert(case, (place.clone(), commitment.clone()));
                 }
                 if logged.insert((case, seq), (place.clone(), row)).is_some() {
                     report.problems.push(format!(
@@ -314,6 +318,24 @@ async fn check_history(
             None => report
                 .problems
                 .push(format!("{place} records the report of case {case}, which is missing: deleted")),
+        }
+    }
+    for (case, (place, commitment)) in attachments {
+        let report_row = store.case_report(case).await?;
+        let photos = store.case_media(case).await?;
+        for photo in photos.iter().filter(|p| p.public) {
+            let bytes = store.media(&photo.id).await?.map(|m| m.bytes);
+            if bytes.is_none_or(|b| crate::sha256_hex(&b) != photo.sha256) {
+                report.problems.push(format!(
+                    "case {case}: photo {} does not match its recorded SHA-256 — replaced",
+                    photo.id
+                ));
+            }
+        }
+        if pseudonyms.attachments(case, report_row.as_ref(), &photos) != commitment {
+            report.problems.push(format!(
+                "case {case}: the report's attributes or photos differ from what {place} recorded — edited, replaced or deleted"
+            ));
         }
     }
     for ((case, seq), (place, _)) in logged {

@@ -12,6 +12,7 @@
 //! department leads act only where their department is the lead unit (or a
 //! co-unit, for notes); a citizen only on the case they reported.
 
+use crate::case::CaseId;
 use cityloop_domain::{AreaCode, DepartmentId, Role, User, UserId};
 
 /// The issuer of a command.
@@ -22,6 +23,9 @@ pub struct Actor {
     pub role: Role,
     pub department: Option<DepartmentId>,
     pub areas: Vec<AreaCode>,
+    /// The case whose receipt this actor presented: an anonymous reporter
+    /// proves being the reporter of that case (and of no other) with it.
+    pub receipt: Option<CaseId>,
 }
 
 impl Actor {
@@ -33,6 +37,18 @@ impl Actor {
             role: Role::Admin,
             department: None,
             areas: Vec::new(),
+            receipt: None,
+        }
+    }
+
+    /// The reporter of `case`, proven by the receipt (no account needed).
+    pub fn receipt_holder(case: CaseId) -> Actor {
+        Actor {
+            user: None,
+            role: Role::Citizen,
+            department: None,
+            areas: Vec::new(),
+            receipt: Some(case),
         }
     }
 
@@ -43,11 +59,12 @@ impl Actor {
             role: user.role,
             department: user.department.clone(),
             areas: user.areas.clone(),
+            receipt: None,
         }
     }
 
     pub fn is_system(&self) -> bool {
-        self.user.is_none()
+        self.user.is_none() && self.receipt.is_none()
     }
 
     /// True when `area_path` contains one of the actor's areas.

@@ -132,6 +132,9 @@ pub enum CaseStatus {
     Checking,
     /// Check passed, awaiting the callback (回访) and rating.
     Callback,
+    /// A citizen's dissatisfied rating (差评) awaits the operator's
+    /// judgement after a follow-up (回访核实).
+    FollowUp,
     /// Closed (结案).
     Closed { closing: Closing },
     /// Not accepted (不予受理).
@@ -156,6 +159,7 @@ pub enum StatusKind {
     Replied,
     Checking,
     Callback,
+    FollowUp,
     Closed,
     Declined,
     Voided,
@@ -174,6 +178,7 @@ kind_names!(StatusKind, "status", {
     Replied => "replied",
     Checking => "checking",
     Callback => "callback",
+    FollowUp => "follow_up",
     Closed => "closed",
     Declined => "declined",
     Voided => "voided",
@@ -202,6 +207,7 @@ impl StatusKind {
             StatusKind::Replied => "待审核",
             StatusKind::Checking => "待核查",
             StatusKind::Callback => "待回访",
+            StatusKind::FollowUp => "差评核实",
             StatusKind::Closed => "已结案",
             StatusKind::Declined => "不予受理",
             StatusKind::Voided => "已作废",
@@ -224,6 +230,7 @@ impl CaseStatus {
             CaseStatus::Replied => StatusKind::Replied,
             CaseStatus::Checking => StatusKind::Checking,
             CaseStatus::Callback => StatusKind::Callback,
+            CaseStatus::FollowUp => StatusKind::FollowUp,
             CaseStatus::Closed { .. } => StatusKind::Closed,
             CaseStatus::Declined => StatusKind::Declined,
             CaseStatus::Voided => StatusKind::Voided,

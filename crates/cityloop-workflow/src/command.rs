@@ -23,7 +23,10 @@
 //! | `reply` | Handling | Replied | lead unit |
 //! | `review` | Replied | Checking / Handling | operator |
 //! | `check` | Checking | Callback / Handling (rework) | supervisor |
-//! | `rate` | Callback | Closed / Handling (redo) | operator, the reporting citizen |
+//! | `rate` | Callback | Closed / Handling (redo) / FollowUp | operator, the reporting citizen |
+//! | `rate` | Closed (not yet rated) | Closed / FollowUp | the reporting citizen |
+//! | `judge` | FollowUp | Handling (redo, 整改 clock) / Closed | operator |
+//! | `comment` | any but merged | – | the reporting citizen |
 //! | `close` | Callback (normal, overdue); any open (special) | Closed | operator; admin, supervisor |
 //! | `urge`, `supervise` | any open | – | operator, supervisor, system |
 //! | `merge` | open, before Handling | Merged | operator |
@@ -85,11 +88,20 @@ pub enum Command {
     Review { approve: bool, note: String },
     /// 核查 on site; failing it is a rework (返工).
     Check { passed: bool, note: String },
-    /// 回访 rating; `reasonable` is required exactly for dissatisfied levels.
+    /// 回访 / 好差评 rating. An operator rating a dissatisfied level on the
+    /// callback judges it at once (`reasonable` required); a citizen's
+    /// dissatisfied rating leaves `reasonable` empty and goes to follow-up.
+    /// Only dissatisfied levels take a judgement.
     Rate {
         level: Rating,
         reasonable: Option<bool>,
+        comment: String,
     },
+    /// 差评核实: whether a citizen's dissatisfied rating is reasonable; the
+    /// note (what the follow-up found) is required.
+    Judge { reasonable: bool, note: String },
+    /// 补充说明: a public comment by the reporter; the text is required.
+    Comment { text: String },
     /// 结案 by hand; the note is required for a special closing.
     Close { closing: ClosingType, note: String },
     /// 催办.
@@ -124,6 +136,8 @@ pub enum CommandKind {
     Review,
     Check,
     Rate,
+    Judge,
+    Comment,
     Close,
     Urge,
     Supervise,
@@ -151,6 +165,8 @@ kind_names!(CommandKind, "action", {
     Review => "review",
     Check => "check",
     Rate => "rate",
+    Judge => "judge",
+    Comment => "comment",
     Close => "close",
     Urge => "urge",
     Supervise => "supervise",
@@ -180,6 +196,8 @@ impl Command {
             Command::Review { .. } => CommandKind::Review,
             Command::Check { .. } => CommandKind::Check,
             Command::Rate { .. } => CommandKind::Rate,
+            Command::Judge { .. } => CommandKind::Judge,
+            Command::Comment { .. } => CommandKind::Comment,
             Command::Close { .. } => CommandKind::Close,
             Command::Urge { .. } => CommandKind::Urge,
             Command::Supervise { .. } => CommandKind::Supervise,

@@ -167,7 +167,25 @@ pub enum Event {
         by: Option<UserId>,
         level: Rating,
         reasonable: Option<bool>,
+        /// The rater's own words (好差评 comment); may be empty.
+        comment: String,
         clocks: Vec<StageClock>,
+    },
+    /// 差评核实: the operator's judgement of a dissatisfied rating that
+    /// came without one. Reasonable: a redo (重办) — handling resumes and the
+    /// rectification clock (整改) starts; otherwise followed by `Closed`.
+    Judged {
+        at: DateTime<Utc>,
+        by: Option<UserId>,
+        reasonable: bool,
+        note: String,
+        clocks: Vec<StageClock>,
+    },
+    /// A public comment by the reporter (补充说明), in any state.
+    Commented {
+        at: DateTime<Utc>,
+        by: Option<UserId>,
+        text: String,
     },
     /// Stops every clock.
     Closed {
@@ -222,6 +240,8 @@ pub enum EventKind {
     Reviewed,
     Checked,
     Rated,
+    Judged,
+    Commented,
     Closed,
     Urged,
     Supervised,
@@ -252,6 +272,8 @@ kind_names!(EventKind, "event", {
     Reviewed => "reviewed",
     Checked => "checked",
     Rated => "rated",
+    Judged => "judged",
+    Commented => "commented",
     Closed => "closed",
     Urged => "urged",
     Supervised => "supervised",
@@ -284,6 +306,8 @@ impl Event {
             Event::Reviewed { .. } => EventKind::Reviewed,
             Event::Checked { .. } => EventKind::Checked,
             Event::Rated { .. } => EventKind::Rated,
+            Event::Judged { .. } => EventKind::Judged,
+            Event::Commented { .. } => EventKind::Commented,
             Event::Closed { .. } => EventKind::Closed,
             Event::Urged { .. } => EventKind::Urged,
             Event::Supervised { .. } => EventKind::Supervised,
@@ -322,6 +346,8 @@ impl Event {
             | Event::Reviewed { at, .. }
             | Event::Checked { at, .. }
             | Event::Rated { at, .. }
+            | Event::Judged { at, .. }
+            | Event::Commented { at, .. }
             | Event::Closed { at, .. }
             | Event::Urged { at, .. }
             | Event::Supervised { at, .. }
@@ -356,6 +382,8 @@ impl Event {
             | Event::Reviewed { by, .. }
             | Event::Checked { by, .. }
             | Event::Rated { by, .. }
+            | Event::Judged { by, .. }
+            | Event::Commented { by, .. }
             | Event::Closed { by, .. }
             | Event::Urged { by, .. }
             | Event::Supervised { by, .. }
@@ -378,7 +406,8 @@ impl Event {
             | Event::Replied { clocks, .. }
             | Event::Reviewed { clocks, .. }
             | Event::Checked { clocks, .. }
-            | Event::Rated { clocks, .. } => clocks,
+            | Event::Rated { clocks, .. }
+            | Event::Judged { clocks, .. } => clocks,
             _ => &[],
         }
     }

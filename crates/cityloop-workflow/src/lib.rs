@@ -14,7 +14,7 @@
 //!   fold of its history ([`replay`]); the store persists events, never
 //!   states.
 //! * The [`sla`] module runs the per-stage deadline clocks (受理, 立案, 派遣,
-//!   签收, 处置, 审核, 核查, 回访): due instants on the working calendar,
+//!   签收, 处置, 审核, 核查, 回访, 整改): due instants on the working calendar,
 //!   pauses (挂账), extensions (延期), the traffic light, and the
 //!   [`Timer`]s the store must schedule; [`on_timer`] turns a fired timer
 //!   into warning / breach events and an automatic 督办.
@@ -43,7 +43,9 @@
 //!   and the grid inspector (网格员/监督员) who reports, verifies (核实),
 //!   checks on site (核查) and fixes minor issues on the spot (自处理);
 //!   [`Role::Admin`] may only close a case specially; [`Role::Auditor`] reads
-//!   and never acts; a [`Role::Citizen`] may only rate their own report.
+//!   and never acts; a [`Role::Citizen`] may only rate and comment on their
+//!   own report — signed in, or holding its receipt
+//!   ([`Actor::receipt_holder`]).
 //!   [`Actor::system`] (no user) may only urge and supervise; the SLA engine
 //!   supervises through [`on_timer`].
 //!
@@ -71,16 +73,21 @@
 //!                         Replied ── review ✗ ──▶ Handling
 //!                                                 Checking ── check ✗ (rework 返工) ──▶ Handling
 //!   Callback ── rate satisfied, or dissatisfied judged unreasonable ──▶ Closed{normal | overdue}
-//!   Callback ── rate dissatisfied judged reasonable (redo 重办) ──▶ Handling
+//!   Callback ── rate dissatisfied judged reasonable (redo 重办) ──▶ Handling (+ 整改 clock)
+//!   Callback ── citizen rates dissatisfied ──▶ FollowUp (回访核实)
+//!   Closed (handled, never rated) ── citizen rates: satisfied stays Closed; dissatisfied ──▶ FollowUp
+//!   FollowUp ── judge reasonable (redo) ──▶ Handling (+ 整改 clock); judge unreasonable ──▶ Closed
 //!   Callback ── close normal | overdue (operator) ──▶ Closed
 //!   any open state ── close special (admin, supervisor) ──▶ Closed{special}
 //!   any open state before Handling ── merge(parent) ──▶ Merged{parent}
 //!   any open state ── urge, supervise; Handling | Hung ── note: no change of state
+//!   any state but Merged ── comment (the reporter's 补充说明): no change of state
 //!   Handling ── request_extension, decide_extension: no change of state (延期)
 //! ```
 //!
 //! Terminal states (`Closed`, `Declined`, `Voided`, `Merged`) accept no
-//! command at all.
+//! command but the reporter's `comment` (not on `Merged`) and, on a closed
+//! case a unit handled and nobody rated, the reporter's first `rate`.
 //!
 //! # Example
 //!
@@ -120,7 +127,13 @@
 //! )
 //! .unwrap();
 //! let mut history = vec![created];
-//! let operator = Actor { user: Some(UserId(1)), role: Role::Operator, department: None, areas: vec![putuo] };
+//! let operator = Actor {
+//!     user: Some(UserId(1)),
+//!     role: Role::Operator,
+//!     department: None,
+//!     areas: vec![putuo],
+//!     receipt: None,
+//! };
 //! let unit = DepartmentId::parse("310107-cgzf").unwrap();
 //! for (command, time) in [
 //!     (Command::Accept, "2026-09-30T15:10:00+08:00"),

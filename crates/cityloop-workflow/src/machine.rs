@@ -4,7 +4,8 @@
 //!
 //! [`decide`] checks, in this order, and returns the first failure:
 //!
-//! 1. the **state**: terminal cases accept nothing; otherwise the action
+//! 1. the **state**: terminal cases accept only the reporter's comment and
+//!    first rating of a handled closed case; otherwise the action
 //!    must be allowed in the status ([`Refusal::NotAllowedInState`] lists
 //!    those that are), with two specific refusals: `return` by a unit an
 //!    arbitration ruled responsible ([`Refusal::Arbitrated`]) and
@@ -169,6 +170,13 @@ fn is_before_handling(status: StatusKind) -> bool {
 fn status_admits(status: StatusKind, action: CommandKind) -> bool {
     use CommandKind as C;
     use StatusKind as S;
+    match action {
+        // The reporter may comment on any case that is not merged away, and
+        // rate a closed one (好差评 after 办结).
+        C::Comment => return status != S::Merged,
+        C::Rate if status == S::Closed => return true,
+        _ => {}
+    }
     if status.is_terminal() {
         return false;
     }
@@ -186,6 +194,8 @@ fn status_admits(status: StatusKind, action: CommandKind) -> bool {
         C::Review => status == S::Replied,
         C::Check => status == S::Checking,
         C::Rate => status == S::Callback,
+        C::Judge => status == S::FollowUp,
+        C::Comment => true,
         C::Close | C::Urge | C::Supervise => true,
         C::Merge => is_before_handling(status),
     }
@@ -218,6 +228,20 @@ fn state_allows(state: &CaseState, action: CommandKind) -> Result<(), Refusal> {
         },
         CommandKind::RequestExtension if state.pending_extension.is_some() => Err(not_allowed()),
         CommandKind::DecideExtension if state.pending_extension.is_none() => Err(not_allowed()),
+        CommandKind::Rate if status == StatusKind::Closed && state.rating.is_some() => {
+            Err(Refusal::Invalid {
+                field: "level",
+                message: "this case has been rated already".into(),
+            })
+        }
+        CommandKind::Rate if status == StatusKind::Closed && state.lead.is_none() => {
+            Err(Refusal::Invalid {
+                field: "level",
+                message:
+                    "this case was closed before any unit handled it; there is no handling to rate"
+                        .into(),
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -233,6 +257,9 @@ fn state_allows_quietly(state: &CaseState, action: CommandKind) -> bool {
                 .is_none_or(|lead| !state.arbitrated.contains(lead)),
             CommandKind::RequestExtension => state.pending_extension.is_none(),
             CommandKind::DecideExtension => state.pending_extension.is_some(),
+            CommandKind::Rate => {
+                status != StatusKind::Closed || (state.rating.is_none() && state.lead.is_some())
+            }
             _ => true,
         }
 }
@@ -328,14 +355,19 @@ impl Authority {
                 .any(|unit| actor.is_member_of(unit))
                 .then_some(())
                 .ok_or("your department is not among the case's units"),
-            Authority::Reporter => (actor.user.is_some() && actor.user == state.reporter)
-                .then_some(())
-                .ok_or("only the citizen who reported the case may rate it"),
+            Authority::Reporter => ((actor.user.is_some() && actor.user == state.reporter)
+                || actor.receipt == Some(state.id))
+            .then_some(())
+            .ok_or("only the citizen who reported the case may do this"),
         }
     }
 }
 
-fn authorities(action: CommandKind, closing: Option<ClosingType>) -> &'static [Authority] {
+fn authorities(
+    status: StatusKind,
+    action: CommandKind,
+    closing: Option<ClosingType>,
+) -> &'static [Authority] {
     use Authority as A;
     use CommandKind as C;
     match action {
@@ -353,7 +385,12 @@ fn authorities(action: CommandKind, closing: Option<ClosingType>) -> &'static [A
         C::Sign | C::Return | C::RequestExtension | C::Reply => &[A::LeadUnit],
         C::DecideExtension | C::Hang | C::Resume => &[A::LeadUnitLead, A::Operator],
         C::Note => &[A::AnyUnit, A::Operator],
+        // After closing only the citizen rates (好差评); on the callback
+        // the operator may record the rating given on the phone.
+        C::Rate if status == StatusKind::Closed => &[A::Reporter],
         C::Rate => &[A::Operator, A::Reporter],
+        C::Judge => &[A::Operator],
+        C::Comment => &[A::Reporter],
         C::Close => match closing {
             Some(ClosingType::Special) => &[A::Admin, A::Supervisor],
             _ => &[A::Operator],
@@ -379,7 +416,7 @@ fn permit(
             })
         };
     }
-    let mut by_role = authorities(action, closing)
+    let mut by_role = authorities(state.status.kind(), action, closing)
         .iter()
         .filter(|authority| authority.has_role(actor.role))
         .peekable();
@@ -493,6 +530,17 @@ fn collect(clocks: impl IntoIterator<Item = Option<StageClock>>) -> Vec<StageClo
 
 /// How a case closes after its rating: overdue when the handling clock
 /// ever breached.
+/// A redo (重办): handling resumes where it paused at the reply (or, on a
+/// case reopened after closing, starts afresh), and the rectification clock
+/// (整改) starts.
+fn redo_clocks(clocks: &Clocks<'_, '_>) -> Result<Vec<StageClock>, Refusal> {
+    let handling = match clocks.state.sla.clock(Stage::Handling) {
+        Some(_) => clocks.resume(Stage::Handling)?,
+        None => clocks.start(Stage::Handling)?,
+    };
+    Ok(collect([handling, clocks.start(Stage::Rectification)?]))
+}
+
 fn closing_after_rating(state: &CaseState) -> Closing {
     let kind = if state.sla.breached_stages.contains(&Stage::Handling) {
         ClosingType::Overdue
@@ -769,9 +817,15 @@ pub fn decide(
                 clocks: collect([next]),
             }]
         }
-        Command::Rate { level, reasonable } => {
+        Command::Rate {
+            level,
+            reasonable,
+            comment,
+        } => {
+            let comment = text("comment", comment, false)?;
+            let citizen = actor.role == Role::Citizen;
             match (level.is_dissatisfied(), reasonable) {
-                (true, None) => {
+                (true, None) if !citizen => {
                     return Err(invalid(
                         "reasonable",
                         format!(
@@ -779,6 +833,12 @@ pub fn decide(
                             level,
                             level.zh()
                         ),
+                    ));
+                }
+                (true, Some(_)) if citizen => {
+                    return Err(invalid(
+                        "reasonable",
+                        "the reporter does not judge their own rating; the follow-up (回访核实) does",
                     ));
                 }
                 (false, Some(_)) => {
@@ -791,19 +851,25 @@ pub fn decide(
                 }
                 _ => {}
             }
+            let closed = state.status.is_terminal();
+            let follow_up = level.is_dissatisfied() && reasonable.is_none();
             let redo = *reasonable == Some(true);
+            let started = if redo {
+                redo_clocks(&clocks)?
+            } else if follow_up && closed {
+                collect([clocks.start(Stage::Callback)?])
+            } else {
+                Vec::new()
+            };
             let rated = Event::Rated {
                 at,
                 by,
                 level: *level,
                 reasonable: *reasonable,
-                clocks: if redo {
-                    collect([clocks.resume(Stage::Handling)?])
-                } else {
-                    Vec::new()
-                },
+                comment,
+                clocks: started,
             };
-            if redo {
+            if redo || follow_up || closed {
                 vec![rated]
             } else {
                 vec![
@@ -817,6 +883,38 @@ pub fn decide(
                 ]
             }
         }
+        Command::Judge { reasonable, note } => {
+            let note = text("note", note, true)?;
+            let judged = Event::Judged {
+                at,
+                by,
+                reasonable: *reasonable,
+                note,
+                clocks: if *reasonable {
+                    redo_clocks(&clocks)?
+                } else {
+                    Vec::new()
+                },
+            };
+            if *reasonable {
+                vec![judged]
+            } else {
+                vec![
+                    judged,
+                    Event::Closed {
+                        at,
+                        by,
+                        closing: closing_after_rating(state),
+                        note: String::new(),
+                    },
+                ]
+            }
+        }
+        Command::Comment { text: body } => vec![Event::Commented {
+            at,
+            by,
+            text: text("text", body, true)?,
+        }],
         Command::Close { closing, note } => {
             let note = text("note", note, *closing == ClosingType::Special)?;
             vec![Event::Closed {
@@ -1022,6 +1120,7 @@ pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
         Event::Checked { passed, .. } => {
             sla.stop(Stage::Checking);
             if *passed {
+                sla.stop(Stage::Rectification);
                 state.status = CaseStatus::Callback;
             } else {
                 state.status = CaseStatus::Handling;
@@ -1031,14 +1130,29 @@ pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
         Event::Rated {
             level, reasonable, ..
         } => {
-            sla.stop(Stage::Callback);
             state.rating = Some(*level);
             state.rating_reasonable = *reasonable;
-            if level.is_dissatisfied() && *reasonable == Some(true) {
+            if level.is_dissatisfied() && reasonable.is_none() {
+                // The callback clock keeps running (or, after closing, the
+                // event starts a new one) until the judgement.
+                state.status = CaseStatus::FollowUp;
+            } else {
+                sla.stop(Stage::Callback);
+                if level.is_dissatisfied() && *reasonable == Some(true) {
+                    state.status = CaseStatus::Handling;
+                    state.redos += 1;
+                }
+            }
+        }
+        Event::Judged { reasonable, .. } => {
+            sla.stop(Stage::Callback);
+            state.rating_reasonable = Some(*reasonable);
+            if *reasonable {
                 state.status = CaseStatus::Handling;
                 state.redos += 1;
             }
         }
+        Event::Commented { .. } => {}
         Event::Closed { closing, .. } => {
             state.status = CaseStatus::Closed { closing: *closing };
             state.pending_extension = None;

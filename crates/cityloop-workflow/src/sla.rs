@@ -99,8 +99,12 @@ pub enum Stage {
     Review,
     /// 核查: review approved → checked.
     Checking,
-    /// 回访: check passed → rated/closed.
+    /// 回访: check passed → rated/closed; also a dissatisfied rating →
+    /// the operator's judgement.
     Callback,
+    /// 整改: a dissatisfied rating judged reasonable → the rectification
+    /// checked on site (15 working days by the 好差评 rules).
+    Rectification,
 }
 
 kind_names!(Stage, "stage", {
@@ -112,6 +116,7 @@ kind_names!(Stage, "stage", {
     Review => "review",
     Checking => "checking",
     Callback => "callback",
+    Rectification => "rectification",
 });
 
 impl Stage {
@@ -125,6 +130,7 @@ impl Stage {
             Stage::Review => "审核",
             Stage::Checking => "核查",
             Stage::Callback => "回访",
+            Stage::Rectification => "整改",
         }
     }
 
@@ -139,7 +145,7 @@ impl Stage {
             CaseStatus::Handling => Some(Stage::Handling),
             CaseStatus::Replied => Some(Stage::Review),
             CaseStatus::Checking => Some(Stage::Checking),
-            CaseStatus::Callback => Some(Stage::Callback),
+            CaseStatus::Callback | CaseStatus::FollowUp => Some(Stage::Callback),
             CaseStatus::Hung
             | CaseStatus::Closed { .. }
             | CaseStatus::Declined

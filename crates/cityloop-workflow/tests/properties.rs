@@ -13,8 +13,8 @@ use cityloop_domain::{CategoryCode, CategoryKind, CategorySelector};
 use cityloop_domain::{Role, UserId};
 use cityloop_workflow::{
     Actor, CaseId, CaseState, CaseStatus, Channel, ClosingType, Command, CommandKind, Event,
-    Rating, Refusal, ReturnReason, SlaRule, Stage, Urgency, allowed_actions, allowed_actions_for,
-    apply, decide, on_timer, replay, timers,
+    Rating, Refusal, ReturnReason, SlaRule, Stage, StatusKind, Urgency, allowed_actions,
+    allowed_actions_for, apply, decide, on_timer, replay, timers,
 };
 use common::*;
 use proptest::prelude::*;
@@ -23,7 +23,8 @@ const UNITS: [&str; 3] = ["310107-cgzf", "310107-lhsr", "310107015-jd"];
 const TEXTS: [&str; 5] = ["", "  ", "ok", "已处理完毕", "bell\u{7}"];
 const AREAS: [&str; 3] = ["310000", "310107", "310101"];
 /// Actions that do not move a case forward, or end it early.
-const SIDE_ACTIONS: [&str; 8] = [
+const SIDE_ACTIONS: [&str; 9] = [
+    "comment",
     "urge",
     "supervise",
     "note",
@@ -116,6 +117,7 @@ fn step() -> impl Strategy<Value = Step> {
 
 fn build_actor(random: &RandomActor) -> Actor {
     Actor {
+        receipt: None,
         user: random.user.map(UserId),
         role: Role::ALL[random.role],
         department: random.department.map(|i| dept(UNITS[i])),
@@ -135,6 +137,8 @@ fn pool() -> Vec<Actor> {
         supervisor(),
         admin(),
         citizen(100),
+        Actor::receipt_holder(CaseId(1)),
+        Actor::receipt_holder(CaseId(2)),
         Actor::system(),
     ];
     for unit in UNITS {
@@ -201,7 +205,13 @@ fn build(kind: CommandKind, seed: &Seed) -> Command {
         CommandKind::Rate => Command::Rate {
             level: Rating::ALL[usize::from(seed.a) % Rating::ALL.len()],
             reasonable: [None, Some(true), Some(false)][usize::from(seed.b) % 3],
+            comment: text(),
         },
+        CommandKind::Judge => Command::Judge {
+            reasonable: seed.flag,
+            note: text(),
+        },
+        CommandKind::Comment => Command::Comment { text: text() },
         CommandKind::Close => Command::Close {
             closing: ClosingType::ALL[usize::from(seed.a) % ClosingType::ALL.len()],
             note: text(),
@@ -245,6 +255,7 @@ fn is_dispatched(status: &CaseStatus) -> bool {
             | CaseStatus::Replied
             | CaseStatus::Checking
             | CaseStatus::Callback
+            | CaseStatus::FollowUp
     )
 }
 
@@ -270,10 +281,21 @@ fn check_step(before: &CaseState, after: &CaseState, events: &[Event], history: 
             .is_superset(&before.sla.breached_stages)
     );
     assert!(!before.supervised || after.supervised);
-    assert!(
-        !before.status.is_terminal(),
-        "a terminal case accepted {events:?}"
-    );
+    // A closed case takes only the reporter's comment and first rating
+    // (好差评 after closing); other terminal cases only comments.
+    if before.status.is_terminal() {
+        let first_rating = matches!(before.status, CaseStatus::Closed { .. })
+            && before.rating.is_none()
+            && before.lead.is_some()
+            && matches!(events, [Event::Rated { .. }]);
+        let comment = before.status.kind() != StatusKind::Merged
+            && matches!(events, [Event::Commented { .. }]);
+        assert!(
+            first_rating || comment,
+            "a terminal {} case accepted {events:?}",
+            before.status
+        );
+    }
 }
 
 fn check_state(state: &CaseState) {
@@ -294,7 +316,13 @@ fn check_state(state: &CaseState) {
     if state.status.is_terminal() {
         assert!(case_timers.is_empty());
         assert!(state.sla.clocks.is_empty());
-        assert!(allowed_actions(state).is_empty());
+        assert!(
+            allowed_actions(state)
+                .iter()
+                .all(|action| ["rate", "comment"].contains(action)),
+            "a terminal case allows {:?}",
+            allowed_actions(state)
+        );
         return;
     }
     // The policy covers every stage, so the current stage always has a
@@ -414,9 +442,14 @@ fn run(channel: Channel, urgency: Urgency, reporter: Option<i64>, steps: Vec<Ste
                         check_step(&before, &state, &events, &history);
                     }
                     Err(refusal) => {
-                        if state.status.is_terminal() {
+                        // A terminal case refuses everything but the
+                        // reporter's comment and first rating by state.
+                        if state.status.is_terminal()
+                            && !matches!(command.kind(), CommandKind::Rate | CommandKind::Comment)
+                        {
                             assert!(
-                                matches!(&refusal, Refusal::NotAllowedInState { allowed, .. } if allowed.is_empty()),
+                                matches!(&refusal, Refusal::NotAllowedInState { allowed, .. }
+                                    if allowed.iter().all(|a| ["rate", "comment"].contains(a))),
                                 "{refusal:?}"
                             );
                         }

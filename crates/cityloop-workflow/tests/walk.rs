@@ -45,12 +45,20 @@ fn every_branch_of_the_loop_from_report_to_closing() {
         (
             "accept",
             "reported",
-            vec!["verify", "decline", "close", "urge", "supervise", "merge"]
+            vec![
+                "verify",
+                "decline",
+                "comment",
+                "close",
+                "urge",
+                "supervise",
+                "merge"
+            ]
         )
     );
     assert_eq!(
         refusal.to_string(),
-        "cannot accept a case that is reported; allowed in this state: verify, decline, close, urge, supervise, merge"
+        "cannot accept a case that is reported; allowed in this state: verify, decline, comment, close, urge, supervise, merge"
     );
     // Wrong role, wrong area.
     let verify = Command::Verify {
@@ -180,6 +188,7 @@ fn every_branch_of_the_loop_from_report_to_closing() {
         vec![
             "dispatch",
             "arbitrate",
+            "comment",
             "close",
             "urge",
             "supervise",
@@ -329,6 +338,7 @@ fn every_branch_of_the_loop_from_report_to_closing() {
             "hang",
             "note",
             "reply",
+            "comment",
             "close",
             "urge",
             "supervise"
@@ -553,7 +563,8 @@ fn every_branch_of_the_loop_from_report_to_closing() {
             &operator(),
             Command::Rate {
                 level: Rating::Dissatisfied,
-                reasonable: None
+                reasonable: None,
+                comment: String::new(),
             },
             "2026-03-06T10:00:00+08:00"
         )
@@ -565,7 +576,8 @@ fn every_branch_of_the_loop_from_report_to_closing() {
             &operator(),
             Command::Rate {
                 level: Rating::Satisfied,
-                reasonable: Some(true)
+                reasonable: Some(true),
+                comment: String::new(),
             },
             "2026-03-06T10:00:00+08:00"
         )
@@ -577,6 +589,7 @@ fn every_branch_of_the_loop_from_report_to_closing() {
         Command::Rate {
             level: Rating::Satisfied,
             reasonable: None,
+            comment: String::new(),
         },
         "2026-03-06T10:00:00+08:00",
     );
@@ -584,14 +597,62 @@ fn every_branch_of_the_loop_from_report_to_closing() {
         matches!(refusal, Refusal::OutOfScope { action: "rate", .. }),
         "{refusal:?}"
     );
-    // 重办: back to handling, same unit.
-    case.ok(
+    // The reporter does not judge their own rating.
+    assert_eq!(
+        case.refused(
+            &citizen(100),
+            Command::Rate {
+                level: Rating::VeryDissatisfied,
+                reasonable: Some(true),
+                comment: String::new(),
+            },
+            "2026-03-06T10:00:00+08:00",
+        )
+        .field(),
+        Some("reasonable")
+    );
+    // 差评 → 回访核实: the callback clock keeps running until the judgement.
+    let events = case.ok(
         &citizen(100),
         Command::Rate {
             level: Rating::VeryDissatisfied,
-            reasonable: Some(true),
+            reasonable: None,
+            comment: "垃圾还在".into(),
         },
         "2026-03-06T10:00:00+08:00",
+    );
+    assert_eq!(events.len(), 1);
+    assert_eq!(case.status(), "follow_up");
+    assert_eq!(due(&case, Stage::Callback), "2026-03-10T09:30:00+08:00");
+    assert_eq!(
+        allowed_actions_for(&case.state, &citizen(100)),
+        vec!["comment"]
+    );
+    assert_eq!(
+        case.refused(
+            &operator(),
+            Command::Judge {
+                reasonable: true,
+                note: " ".into(),
+            },
+            "2026-03-06T10:30:00+08:00",
+        )
+        .field(),
+        Some("note")
+    );
+    // 重办: judged reasonable, back to handling by the same unit, with the
+    // 15-working-day rectification clock (整改) from the judgement.
+    case.ok(
+        &operator(),
+        Command::Judge {
+            reasonable: true,
+            note: "回访核实：现场仍有垃圾".into(),
+        },
+        "2026-03-06T10:30:00+08:00",
+    );
+    assert_eq!(
+        due(&case, Stage::Rectification),
+        "2026-03-27T10:30:00+08:00"
     );
     assert_eq!(case.status(), "handling");
     assert_eq!(case.state.redos, 1);
@@ -620,6 +681,7 @@ fn every_branch_of_the_loop_from_report_to_closing() {
         Command::Rate {
             level: Rating::Satisfied,
             reasonable: None,
+            comment: String::new(),
         },
         "2026-03-06T15:00:00+08:00",
     );
@@ -664,14 +726,32 @@ fn every_branch_of_the_loop_from_report_to_closing() {
         let refusal = case.refused(&actor, command, "2026-03-06T16:00:00+08:00");
         assert_eq!(
             not_allowed(&refusal),
-            (refusal_action(&refusal), "closed", vec![])
-        );
-        assert!(
-            refusal.to_string().ends_with("accepts no further actions"),
-            "{refusal}"
+            (refusal_action(&refusal), "closed", vec!["comment"])
         );
     }
-    assert!(allowed_actions(&case.state).is_empty());
+    // The rectification was checked on site: its clock stopped with the rest.
+    assert_eq!(allowed_actions(&case.state), vec!["comment"]);
+    // Rated once: the reporter may still comment but not rate again.
+    assert_eq!(
+        case.refused(
+            &citizen(100),
+            Command::Rate {
+                level: Rating::Dissatisfied,
+                reasonable: None,
+                comment: String::new(),
+            },
+            "2026-03-06T16:00:00+08:00",
+        )
+        .field(),
+        Some("level")
+    );
+    case.ok(
+        &citizen(100),
+        Command::Comment {
+            text: "谢谢".into(),
+        },
+        "2026-03-06T16:05:00+08:00",
+    );
 
     // The history tells the story.
     let kinds: Vec<&str> = case.history.iter().map(Event::as_str).collect();
@@ -750,7 +830,15 @@ fn decline_and_void() {
     );
     assert_eq!(
         not_allowed(&refusal).2,
-        vec!["register", "void", "close", "urge", "supervise", "merge"]
+        vec![
+            "register",
+            "void",
+            "comment",
+            "close",
+            "urge",
+            "supervise",
+            "merge"
+        ]
     );
     case.ok(
         &operator(),
@@ -1026,6 +1114,7 @@ fn operator_closes_after_an_unreachable_callback_and_unreasonable_dissatisfactio
         Command::Rate {
             level: Rating::Dissatisfied,
             reasonable: Some(false),
+            comment: String::new(),
         },
         "2026-03-02T11:00:00+08:00",
     );
@@ -1035,6 +1124,92 @@ fn operator_closes_after_an_unreachable_callback_and_unreasonable_dissatisfactio
     );
     assert_eq!(case.state.rating_reasonable, Some(false));
     assert_eq!(case.state.redos, 0);
+
+    // 好差评 after closing: an anonymous reporter rates with the receipt.
+    // The case was closed after an unreachable callback, without a rating.
+    let mut case = fixture.open(Channel::CitizenWeb, None, "2026-03-02T09:00:00+08:00");
+    case.ok(
+        &operator(),
+        Command::Verify {
+            note: String::new(),
+        },
+        "2026-03-02T09:00:30+08:00",
+    );
+    to_callback(&mut case);
+    case.ok(
+        &operator(),
+        Command::Close {
+            closing: ClosingType::Normal,
+            note: "电话无人接听".into(),
+        },
+        "2026-03-02T11:00:00+08:00",
+    );
+    assert_eq!(
+        allowed_actions_for(&case.state, &Actor::receipt_holder(CaseId(1))),
+        vec!["rate", "comment"]
+    );
+    // Another case's receipt proves nothing here; staff may not rate now.
+    let refusal = case.refused(
+        &Actor::receipt_holder(CaseId(2)),
+        Command::Rate {
+            level: Rating::Satisfied,
+            reasonable: None,
+            comment: String::new(),
+        },
+        "2026-03-03T09:00:00+08:00",
+    );
+    assert!(
+        matches!(refusal, Refusal::OutOfScope { action: "rate", .. }),
+        "{refusal:?}"
+    );
+    let refusal = case.refused(
+        &operator(),
+        Command::Rate {
+            level: Rating::Satisfied,
+            reasonable: None,
+            comment: String::new(),
+        },
+        "2026-03-03T09:00:00+08:00",
+    );
+    assert!(
+        matches!(refusal, Refusal::RoleNotAllowed { action: "rate", .. }),
+        "{refusal:?}"
+    );
+    // A dissatisfied rating reopens the case for the follow-up (回访核实),
+    // on a fresh callback clock (2 working days).
+    case.ok(
+        &Actor::receipt_holder(CaseId(1)),
+        Command::Rate {
+            level: Rating::Dissatisfied,
+            reasonable: None,
+            comment: "没有修好".into(),
+        },
+        "2026-03-03T09:00:00+08:00",
+    );
+    assert_eq!(case.status(), "follow_up");
+    assert!(!case.state.status.is_terminal());
+    assert_eq!(due(&case, Stage::Callback), "2026-03-05T09:00:00+08:00");
+    assert!(
+        timers(&case.state)
+            .iter()
+            .any(|t| t.stage == Stage::Callback)
+    );
+    // Judged not reasonable: closed again, the judgement on record.
+    let events = case.ok(
+        &operator(),
+        Command::Judge {
+            reasonable: false,
+            note: "回访核实：已修复，群众误解".into(),
+        },
+        "2026-03-03T10:00:00+08:00",
+    );
+    assert_eq!(
+        events.iter().map(Event::as_str).collect::<Vec<_>>(),
+        vec!["judged", "closed"]
+    );
+    assert_eq!(case.state.rating, Some(Rating::Dissatisfied));
+    assert_eq!(case.state.rating_reasonable, Some(false));
+    assert!(timers(&case.state).is_empty());
 }
 
 #[test]
@@ -1132,6 +1307,7 @@ fn a_breach_supervises_automatically_and_closes_overdue() {
         Command::Rate {
             level: Rating::BasicallySatisfied,
             reasonable: None,
+            comment: String::new(),
         },
         "2026-03-02T15:00:00+08:00",
     );
@@ -1187,7 +1363,11 @@ fn allowed_actions_for_each_actor() {
     assert_eq!(allowed_actions_for(&case.state, &admin()), vec!["close"]);
     assert!(allowed_actions_for(&case.state, &operator_elsewhere()).is_empty());
     assert!(allowed_actions_for(&case.state, &auditor()).is_empty());
-    assert!(allowed_actions_for(&case.state, &citizen(100)).is_empty());
+    // The reporter may add a public comment (补充说明), nothing else yet.
+    assert_eq!(
+        allowed_actions_for(&case.state, &citizen(100)),
+        vec!["comment"]
+    );
 
     case.ok(
         &operator(),

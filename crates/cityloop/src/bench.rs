@@ -43,6 +43,7 @@ impl Workload {
         let categories = ["06010", "06001", "09001", "01001", "02001", "07001"];
         let code = categories[(self.next() % categories.len() as u64) as usize];
         Intake {
+            report: None,
             channel: Channel::Hotline,
             category: CategoryCode::parse(CategoryKind::Matter, code).expect("valid code"),
             urgency: if self.next().is_multiple_of(10) {

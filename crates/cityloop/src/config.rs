@@ -32,6 +32,8 @@ pub struct RawLimits {
     pub rate_per_second: Option<u64>,
     pub rate_burst: Option<u32>,
     pub request_timeout_ms: Option<u64>,
+    pub public_writes_per_minute: Option<u32>,
+    pub public_writes_burst: Option<u32>,
 }
 
 /// Values given on the command line or in the environment.
@@ -145,9 +147,24 @@ impl Settings {
                 .limits
                 .request_timeout_ms
                 .unwrap_or(defaults.request_timeout_ms),
+            public_writes_per_minute: raw
+                .limits
+                .public_writes_per_minute
+                .unwrap_or(defaults.public_writes_per_minute),
+            public_writes_burst: raw
+                .limits
+                .public_writes_burst
+                .unwrap_or(defaults.public_writes_burst),
         };
-        if limits.body_bytes_max < 1024 || limits.rate_per_second == 0 || limits.rate_burst == 0 {
-            bail!("limits: body_bytes_max ≥ 1024, rate_per_second ≥ 1 and rate_burst ≥ 1");
+        if limits.body_bytes_max < 1024
+            || limits.rate_per_second == 0
+            || limits.rate_burst == 0
+            || limits.public_writes_per_minute == 0
+            || limits.public_writes_burst == 0
+        {
+            bail!(
+                "limits: body_bytes_max ≥ 1024, rate_per_second, rate_burst, public_writes_per_minute and public_writes_burst ≥ 1"
+            );
         }
         let transparency_origin = raw
             .transparency_origin
@@ -187,7 +204,7 @@ impl Settings {
             ),
         };
         format!(
-            "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\nshifts = \"{}\"\ntransparency_origin = \"{}\"\n\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\n",
+            "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\nshifts = \"{}\"\ntransparency_origin = \"{}\"\n\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\npublic_writes_per_minute = {}\npublic_writes_burst = {}\n",
             display_path(&self.data_dir),
             self.listen,
             match self.log_format {
@@ -200,6 +217,8 @@ impl Settings {
             self.limits.rate_per_second,
             self.limits.rate_burst,
             self.limits.request_timeout_ms,
+            self.limits.public_writes_per_minute,
+            self.limits.public_writes_burst,
         )
     }
 }

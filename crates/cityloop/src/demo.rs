@@ -179,6 +179,21 @@ pub async fn ensure_users_and_credentials(
         credentials.insert(key, Value::String(token));
     }
     credentials.insert("logins".into(), Value::Object(logins));
+    // An Open311 client key: kept across restarts of the same data directory.
+    let open311_key = match previous.get("open311_api_key").and_then(Value::as_str) {
+        Some(key)
+            if store
+                .api_key(&cityloop_transparency::sha256_hex(key.as_bytes()))
+                .await?
+                .is_some() =>
+        {
+            key.to_owned()
+        }
+        _ => cityloop_api::open311::issue_api_key(store, "demo-open311-client", Utc::now())
+            .await
+            .map_err(|problem| anyhow::anyhow!(problem.detail))?,
+    };
+    credentials.insert("open311_api_key".into(), Value::String(open311_key));
     credentials.insert("base_url".into(), Value::String(base_url.to_owned()));
     credentials.insert(
         "note".into(),

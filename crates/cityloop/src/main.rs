@@ -73,6 +73,20 @@ enum Command {
     },
     /// Verify the transparency log (offline, online, or a receipt).
     Verify(verify_cli::VerifyArgs),
+    /// The citizens' door: Open311 clients.
+    Open311 {
+        #[command(subcommand)]
+        action: Open311Command,
+    },
+}
+
+#[derive(Subcommand)]
+enum Open311Command {
+    /// Issue an API key to an Open311 client (printed once; logged).
+    KeyAdd {
+        /// The client's name, e.g. fixmystreet-huangpu.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -279,6 +293,18 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
                 cityloop_store_sqlite::SqliteStore::open(&directory.path().join("bench.sqlite3"))?;
             store.migrate().await?;
             bench::tlog(Arc::new(store), leaves).await
+        }
+        Command::Open311 {
+            action: Open311Command::KeyAdd { name },
+        } => {
+            let store = open_store(&settings, true).await?;
+            let key =
+                cityloop_api::open311::issue_api_key(store.as_ref(), &name, chrono::Utc::now())
+                    .await
+                    .map_err(|problem| anyhow::anyhow!(problem.detail))?;
+            println!("{key}");
+            eprintln!("API key for Open311 client {name}: keep it; only its SHA-256 is stored");
+            Ok(())
         }
         Command::Verify(args) => {
             let data_dir = settings.data_dir.clone();

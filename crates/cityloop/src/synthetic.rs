@@ -847,6 +847,7 @@ fn intake_of(draft: &Draft, actors: &SyntheticActors) -> anyhow::Result<Intake> 
     let reporter_contact =
         (draft.channel == Channel::Hotline).then(|| "合成演示来电人（无真实联系方式）".to_owned());
     Ok(Intake {
+        report: None,
         channel: draft.channel,
         category,
         urgency: draft.urgency,
@@ -1574,7 +1575,11 @@ fn resolve<'u>(
             } else {
                 &actors.operator
             },
-            Command::Rate { level, reasonable },
+            Command::Rate {
+                level,
+                reasonable,
+                comment: String::new(),
+            },
         ),
         Step::CloseSpecial { by_admin } => Resolved::Act(
             if by_admin {

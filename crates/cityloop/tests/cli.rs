@@ -385,6 +385,7 @@ fn cases_can_be_listed_shown_and_acted_on_from_the_command_line() {
         cases
             .intake(
                 cityloop_cases::Intake {
+                    report: None,
                     channel: cityloop_workflow::Channel::Hotline,
                     category: cityloop_domain::CategoryCode::parse(
                         cityloop_domain::CategoryKind::Matter,
@@ -597,4 +598,120 @@ fn the_demo_log_verifies_independently_online_offline_and_by_receipt_and_tamperi
         "{}",
         text(&tampered.stderr)
     );
+}
+
+/// The tools of `tools` that do not answer `--version`.
+fn missing_tools(tools: &[&str]) -> Vec<String> {
+    tools
+        .iter()
+        .filter(|tool| {
+            Command::new(tool)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map_or(true, |status| !status.success())
+        })
+        .map(|tool| (*tool).to_owned())
+        .collect()
+}
+
+/// Runs `command` while the demo runs, stops the demo, and returns the
+/// command's standard output, failing with both outputs if it failed.
+fn run_against_demo(child: &mut std::process::Child, command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    stdout
+}
+
+/// Open311 client libraries from npm and PyPI, used as their documentation
+/// says, against the demo (see tests/open311-clients/README.md); skipped
+/// when Node.js, npm or Python is missing, unless CI requires them.
+#[test]
+fn open311_client_libraries_from_the_registries_work_against_the_demo() {
+    let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/open311-clients/run.sh");
+    let missing = missing_tools(&["node", "npm", "python3"]);
+    if !missing.is_empty() {
+        if std::env::var("CITYLOOP_REQUIRE_OPEN311_CLIENTS").as_deref() == Ok("1") {
+            panic!("the Open311 client suite needs {missing:?}");
+        }
+        eprintln!("SKIPPED open311 client libraries: {missing:?} not found");
+        return;
+    }
+    let directory = tempfile::tempdir().unwrap();
+    let (mut child, _lines, base) = start_demo(directory.path());
+    let credentials: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(directory.path().join("demo-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let key = credentials["open311_api_key"]
+        .as_str()
+        .expect("the demo writes an Open311 key");
+    let stdout = run_against_demo(
+        &mut child,
+        Command::new("bash").arg(&runner).args([
+            "--base",
+            &format!("{base}/open311/v2/"),
+            "--api-key",
+            key,
+        ]),
+    );
+    assert!(
+        stdout.contains("open311-clients: 3 passed, 0 failed"),
+        "{stdout}"
+    );
+}
+
+/// The citizen page in Debian's headless Chromium (tests/browser): report,
+/// receipt, the case moving while staff act, the rating. Skipped when
+/// Node.js, npm or Chromium is missing, unless CI requires it.
+#[test]
+fn the_citizen_page_reports_follows_and_rates_in_a_real_browser() {
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    let chromium =
+        std::env::var("CITYLOOP_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut missing = missing_tools(&["node", "npm"]);
+    if !Path::new(&chromium).exists() {
+        missing.push(chromium.clone());
+    }
+    if !missing.is_empty() {
+        if std::env::var("CITYLOOP_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("the browser suite needs {missing:?}");
+        }
+        eprintln!("SKIPPED browser suite: {missing:?} not found");
+        return;
+    }
+    if !suite.join("node_modules/playwright-core").exists() {
+        let install = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
+            .current_dir(&suite)
+            .output()
+            .unwrap();
+        assert!(install.status.success(), "{}", text(&install.stderr));
+    }
+    let directory = tempfile::tempdir().unwrap();
+    let (mut child, _lines, base) = start_demo(directory.path());
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let stdout = run_against_demo(
+        &mut child,
+        Command::new("node")
+            .arg(suite.join("citizen.mjs"))
+            .arg("--base")
+            .arg(&base)
+            .arg("--credentials")
+            .arg(directory.path().join("demo-credentials.json"))
+            .arg("--out")
+            .arg(&screenshots)
+            .arg("--chromium")
+            .arg(&chromium),
+    );
+    assert!(stdout.contains("citizen page: passed"), "{stdout}");
+    assert!(screenshots.join("citizen-rated.png").exists());
 }

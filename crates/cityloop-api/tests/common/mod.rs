@@ -176,3 +176,42 @@ pub fn path_codes(path: &Value) -> Vec<String> {
         .map(|step| step["code"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// The first bytes of a JPEG (SOI, APP0 JFIF) and its end: enough for the
+/// door's check of what an upload is.
+pub const JPEG: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 0xFF, 0xD9,
+];
+
+/// The boundary of [`multipart`] bodies.
+pub const BOUNDARY: &str = "cityloop-test-boundary";
+
+/// The content type of [`multipart`] bodies.
+pub fn multipart_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+/// A `multipart/form-data` body: text fields, then photos as `media` parts.
+pub fn multipart(fields: &[(&str, &str)], photos: &[&[u8]]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (i, photo) in photos.iter().enumerate() {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"p{i}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(photo);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}

@@ -54,6 +54,7 @@ pub fn full_policy(handling: &str) -> SlaPolicy {
         rule(Stage::Review, "1wd"),
         rule(Stage::Checking, "1wd"),
         rule(Stage::Callback, "2wd"),
+        rule(Stage::Rectification, "15wd"),
     ])
 }
 
@@ -160,6 +161,7 @@ impl Case<'_> {
 
 pub fn operator() -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(1)),
         role: Role::Operator,
         department: None,
@@ -169,6 +171,7 @@ pub fn operator() -> Actor {
 
 pub fn operator_elsewhere() -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(2)),
         role: Role::Operator,
         department: None,
@@ -178,6 +181,7 @@ pub fn operator_elsewhere() -> Actor {
 
 pub fn supervisor() -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(3)),
         role: Role::Supervisor,
         department: None,
@@ -187,6 +191,7 @@ pub fn supervisor() -> Actor {
 
 pub fn admin() -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(4)),
         role: Role::Admin,
         department: None,
@@ -196,6 +201,7 @@ pub fn admin() -> Actor {
 
 pub fn auditor() -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(5)),
         role: Role::Auditor,
         department: None,
@@ -205,6 +211,7 @@ pub fn auditor() -> Actor {
 
 pub fn handler(unit: &str) -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(10)),
         role: Role::Handler,
         department: Some(dept(unit)),
@@ -214,6 +221,7 @@ pub fn handler(unit: &str) -> Actor {
 
 pub fn lead_of(unit: &str) -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(11)),
         role: Role::DeptLead,
         department: Some(dept(unit)),
@@ -223,6 +231,7 @@ pub fn lead_of(unit: &str) -> Actor {
 
 pub fn citizen(id: i64) -> Actor {
     Actor {
+        receipt: None,
         user: Some(UserId(id)),
         role: Role::Citizen,
         department: None,
