@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_tlog.sql"),
     include_str!("../migrations/0004_user_revocation.sql"),
     include_str!("../migrations/0005_citizens_door.sql"),
+    include_str!("../migrations/0006_partial_case_indexes.sql"),
 ];
 
 /// Connections in the pool at most.

@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_tlog_index_at_queue.sql"),
     include_str!("../migrations/0005_user_revocation.sql"),
     include_str!("../migrations/0006_citizens_door.sql"),
+    include_str!("../migrations/0007_partial_case_indexes.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
