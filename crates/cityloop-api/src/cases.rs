@@ -428,6 +428,24 @@ pub struct CaseDetail {
     /// What the caller may do now.
     pub allowed_actions: Vec<String>,
     pub history: Vec<HistoryEntry>,
+    /// What a citizen's report brought: the answers to its service's
+    /// attributes (code → value or list of values); null for other channels.
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<serde_json::Value>,
+    /// The Open311 client or `citizen_page` that sent the report.
+    pub report_client: Option<String>,
+    /// The case's photos.
+    pub media: Vec<MediaDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MediaDto {
+    pub id: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Where to fetch it (public photos).
+    pub url: Option<String>,
 }
 
 async fn visible_case(state: &AppState, caller: &Caller, id: i64) -> ApiResult<CaseRow> {
@@ -508,6 +526,20 @@ pub async fn get_case(
         );
         state.store().append_leaves(vec![leaf]).await?;
     }
+    let report = state.store().case_report(id).await?;
+    let media = state
+        .store()
+        .case_media(id)
+        .await?
+        .into_iter()
+        .map(|m| MediaDto {
+            url: m.public.then(|| format!("/api/v1/public/media/{}", m.id)),
+            id: m.id,
+            content_type: m.content_type,
+            size: m.size,
+            sha256: m.sha256,
+        })
+        .collect();
     Ok(Json(CaseDetail {
         case: case_dto(&row, &caller.0, now, true),
         clocks,
@@ -516,6 +548,11 @@ pub async fn get_case(
             .map(str::to_owned)
             .collect(),
         history,
+        attributes: report
+            .as_ref()
+            .and_then(|r| serde_json::from_str(&r.attributes).ok()),
+        report_client: report.and_then(|r| r.client),
+        media,
     }))
 }
 

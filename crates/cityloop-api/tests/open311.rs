@@ -309,6 +309,12 @@ async fn a_request_with_attributes_and_a_photo_enters_the_loop_and_reads_back() 
         case["reporter_contact"],
         "张 三 13912345678 zhang@example.cn"
     );
+    assert_eq!(
+        case["attributes"],
+        json!({"scale": "patch", "times_of_day": ["night", "morning"], "count": 3.0})
+    );
+    assert_eq!(case["report_client"], "fixmystreet-test");
+    assert_eq!(case["media"][0]["content_type"], "image/jpeg");
     let report = app
         .state
         .store()
