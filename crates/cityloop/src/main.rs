@@ -3,6 +3,7 @@
 //! the only place that reads the environment or exits the process.
 
 mod bench;
+mod bench_sense;
 mod cases_cli;
 mod config;
 mod demo;
@@ -123,6 +124,14 @@ enum BenchCommand {
     Tlog {
         #[arg(long, default_value_t = 200_000)]
         leaves: usize,
+    },
+    /// Sensor alarm rules alone over the real Beijing PM2.5 series, replayed
+    /// on many datastreams: observations evaluated per second.
+    Rules {
+        #[arg(long, default_value_t = 1_000)]
+        streams: u64,
+        #[arg(long, default_value_t = 8_760)]
+        hours: usize,
     },
 }
 
@@ -294,6 +303,9 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
             store.migrate().await?;
             bench::tlog(Arc::new(store), leaves).await
         }
+        Command::Bench {
+            what: BenchCommand::Rules { streams, hours },
+        } => bench_sense::rules(streams, hours),
         Command::Open311 {
             action: Open311Command::KeyAdd { name },
         } => {
