@@ -24,11 +24,11 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    ApiKeyRecord, AreaQuery, AreaRecord, AreaShape, Attachments, Audit, AuditFor, Backend,
-    CaseEventRow, CaseQuery, CaseReport, CaseRow, CategoryQuery, Hash, MediaRecord, MediaUpload,
-    ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult, TimerRow,
-    TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
-    tile_hashes,
+    AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape, Attachments, Audit, AuditFor,
+    Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash,
+    MediaRecord, MediaUpload, ObservationRow, ResponsibilityQuery, SequenceInput, Sequencer, Store,
+    StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output,
+    page_limit, tile_blob, tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_user_revocation.sql"),
     include_str!("../migrations/0005_citizens_door.sql"),
     include_str!("../migrations/0006_partial_case_indexes.sql"),
+    include_str!("../migrations/0007_perception.sql"),
 ];
 
 /// Connections in the pool at most.
@@ -799,6 +800,77 @@ async fn write_timers(
         .await?;
     }
     Ok(())
+}
+
+const DATASTREAM_COLUMNS: &str =
+    "id, name, thing, property, unit, period_minutes, lon, lat, area_path, created_at, last_at";
+
+fn datastream_from_row(row: &Row) -> StoreResult<DatastreamRecord> {
+    let path: String = row.get(8);
+    let period: i32 = row.get(5);
+    Ok(DatastreamRecord {
+        id: row.get(0),
+        name: row.get(1),
+        thing: row.get(2),
+        property: row.get(3),
+        unit: row.get(4),
+        period_minutes: u32::try_from(period)
+            .map_err(|e| StoreError::Backend(format!("stored datastream period: {e}")))?,
+        lon: row.get(6),
+        lat: row.get(7),
+        area_path: path
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(|code| {
+                AreaCode::parse(code)
+                    .map_err(|e| StoreError::Backend(format!("stored datastream area: {e}")))
+            })
+            .collect::<StoreResult<Vec<_>>>()?,
+        created_at: row.get(9),
+        last_at: row.get(10),
+    })
+}
+
+const ALARM_COLUMNS: &str = "id, rule_id, datastream_id, severity, reason, raised_at,
+    acknowledged_at, acknowledged_by, cleared_at, clear_reason, case_id";
+
+fn alarm_from_row(row: &Row) -> AlarmRecord {
+    AlarmRecord {
+        id: row.get(0),
+        rule: row.get(1),
+        datastream: row.get(2),
+        severity: row.get(3),
+        reason: row.get(4),
+        raised_at: row.get(5),
+        acknowledged_at: row.get(6),
+        acknowledged_by: row.get::<_, Option<i64>>(7).map(UserId),
+        cleared_at: row.get(8),
+        clear_reason: row.get(9),
+        case_id: row.get(10),
+    }
+}
+
+/// Why an alarm update changed nothing: `NotFound`, or `Conflict` when the
+/// alarm exists but the `what` was done already.
+async fn alarm_missing_or(
+    transaction: &Transaction<'_>,
+    id: i64,
+    what: &str,
+) -> StoreResult<StoreError> {
+    Ok(
+        if query_opt(transaction, "SELECT 1 FROM alarms WHERE id = $1", &[&id])
+            .await?
+            .is_some()
+        {
+            StoreError::Conflict {
+                what: format!("the {what} of alarm {id}"),
+            }
+        } else {
+            StoreError::NotFound {
+                what: format!("alarm {id}"),
+            }
+        },
+    )
 }
 
 const MEDIA_COLUMNS: &str = "id, case_id, content_type, sha256, size, public, created_at";
@@ -1867,6 +1939,286 @@ impl Store for PostgresStore {
         write_timers(&transaction, case.id, &timers).await?;
         write_leaves(&transaction, &audit).await?;
         commit(transaction).await
+    }
+
+    async fn create_datastream(
+        &self,
+        datastream: DatastreamRecord,
+        audit: Audit,
+    ) -> StoreResult<i64> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let period = datastream.period_minutes as i32;
+        let row = query_one(
+            &transaction,
+            "INSERT INTO datastreams (name, thing, property, unit, period_minutes, lon, lat,
+                 area_path, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            &[
+                &datastream.name,
+                &datastream.thing,
+                &datastream.property,
+                &datastream.unit,
+                &period,
+                &datastream.lon,
+                &datastream.lat,
+                &path_text(&datastream.area_path),
+                &datastream.created_at,
+            ],
+        )
+        .await?;
+        write_leaves(&transaction, &audit).await?;
+        commit(transaction).await?;
+        Ok(row.get(0))
+    }
+
+    async fn datastreams(&self) -> StoreResult<Vec<DatastreamRecord>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            &format!("SELECT {DATASTREAM_COLUMNS} FROM datastreams ORDER BY id"),
+            &[],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(datastream_from_row).collect()
+    }
+
+    async fn datastream(&self, id: i64) -> StoreResult<Option<DatastreamRecord>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!("SELECT {DATASTREAM_COLUMNS} FROM datastreams WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+        commit(transaction).await?;
+        row.as_ref().map(datastream_from_row).transpose()
+    }
+
+    async fn insert_observations(
+        &self,
+        observations: Vec<ObservationRow>,
+    ) -> StoreResult<Vec<bool>> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let mut streams: Vec<i64> = observations.iter().map(|o| o.datastream).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let known: Vec<i64> = query(
+            &transaction,
+            "SELECT id FROM datastreams WHERE id = ANY($1::BIGINT[])",
+            &[&streams],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+        if let Some(unknown) = streams.iter().find(|id| !known.contains(id)) {
+            return Err(StoreError::NotFound {
+                what: format!("datastream {unknown}"),
+            });
+        }
+        let ids: Vec<i64> = observations.iter().map(|o| o.datastream).collect();
+        let times: Vec<DateTime<Utc>> = observations.iter().map(|o| o.phenomenon_time).collect();
+        let results: Vec<f64> = observations.iter().map(|o| o.result).collect();
+        let received: Vec<DateTime<Utc>> = observations.iter().map(|o| o.received_at).collect();
+        let mut first: std::collections::HashMap<(i64, DateTime<Utc>), usize> =
+            std::collections::HashMap::new();
+        for (i, o) in observations.iter().enumerate() {
+            first.entry((o.datastream, o.phenomenon_time)).or_insert(i);
+        }
+        // One statement; a duplicate inside the batch counts once, as the
+        // first.
+        let inserted: std::collections::HashSet<i64> = query(
+            &transaction,
+            "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at)
+             SELECT d, t, r, a FROM (
+                 SELECT DISTINCT ON (d, t) d, t, r, a, n
+                 FROM unnest($1::BIGINT[], $2::TIMESTAMPTZ[], $3::FLOAT8[], $4::TIMESTAMPTZ[])
+                      WITH ORDINALITY AS i (d, t, r, a, n)
+                 ORDER BY d, t, n) AS batch
+             ON CONFLICT (datastream_id, phenomenon_time) DO NOTHING
+             RETURNING datastream_id, phenomenon_time",
+            &[&ids, &times, &results, &received],
+        )
+        .await?
+        .iter()
+        .filter_map(|row| {
+            let datastream: i64 = row.get(0);
+            let at: DateTime<Utc> = row.get(1);
+            first.get(&(datastream, at)).map(|i| *i as i64)
+        })
+        .collect();
+        execute(
+            &transaction,
+            "UPDATE datastreams d SET last_at = latest.t
+             FROM (SELECT d AS id, max(t) AS t FROM unnest($1::BIGINT[], $2::TIMESTAMPTZ[])
+                   AS i (d, t) GROUP BY d) AS latest
+             WHERE d.id = latest.id AND (d.last_at IS NULL OR d.last_at < latest.t)",
+            &[&ids, &times],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok((0..observations.len() as i64)
+            .map(|i| inserted.contains(&i))
+            .collect())
+    }
+
+    async fn observations(
+        &self,
+        datastream: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<ObservationRow>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let limit = i64::from(page_limit(limit));
+        let offset = i64::from(offset);
+        let rows = query(
+            &transaction,
+            "SELECT phenomenon_time, result, received_at FROM observations
+             WHERE datastream_id = $1 AND phenomenon_time >= $2 AND phenomenon_time < $3
+             ORDER BY phenomenon_time LIMIT $4 OFFSET $5",
+            &[&datastream, &from, &to, &limit, &offset],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(rows
+            .iter()
+            .map(|row| ObservationRow {
+                datastream,
+                phenomenon_time: row.get(0),
+                result: row.get(1),
+                received_at: row.get(2),
+            })
+            .collect())
+    }
+
+    async fn raise_alarm(&self, alarm: AlarmRecord) -> StoreResult<i64> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let row = query_one(
+            &transaction,
+            "INSERT INTO alarms (rule_id, datastream_id, severity, reason, raised_at, case_id)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &alarm.rule,
+                &alarm.datastream,
+                &alarm.severity,
+                &alarm.reason,
+                &alarm.raised_at,
+                &alarm.case_id,
+            ],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(row.get(0))
+    }
+
+    async fn set_alarm_case(&self, id: i64, case_id: i64) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let changed = execute(
+            &transaction,
+            "UPDATE alarms SET case_id = $2 WHERE id = $1",
+            &[&id, &case_id],
+        )
+        .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("alarm {id}"),
+            });
+        }
+        commit(transaction).await
+    }
+
+    async fn clear_alarm(&self, id: i64, at: DateTime<Utc>, reason: &str) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let changed = execute(
+            &transaction,
+            "UPDATE alarms SET cleared_at = $2, clear_reason = $3
+             WHERE id = $1 AND cleared_at IS NULL",
+            &[&id, &at, &reason],
+        )
+        .await?;
+        if changed == 0 {
+            return Err(alarm_missing_or(&transaction, id, "clearing").await?);
+        }
+        commit(transaction).await
+    }
+
+    async fn acknowledge_alarm(
+        &self,
+        id: i64,
+        by: UserId,
+        at: DateTime<Utc>,
+        audit: Audit,
+    ) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let changed = execute(
+            &transaction,
+            "UPDATE alarms SET acknowledged_at = $2, acknowledged_by = $3
+             WHERE id = $1 AND acknowledged_at IS NULL",
+            &[&id, &at, &by.0],
+        )
+        .await?;
+        if changed == 0 {
+            return Err(alarm_missing_or(&transaction, id, "acknowledgement").await?);
+        }
+        write_leaves(&transaction, &audit).await?;
+        commit(transaction).await
+    }
+
+    async fn alarm(&self, id: i64) -> StoreResult<Option<AlarmRecord>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!("SELECT {ALARM_COLUMNS} FROM alarms WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(row.as_ref().map(alarm_from_row))
+    }
+
+    async fn alarms(&self, active_only: bool, limit: u32) -> StoreResult<Vec<AlarmRecord>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let limit = i64::from(page_limit(limit));
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {ALARM_COLUMNS} FROM alarms WHERE (NOT $1 OR cleared_at IS NULL)
+                 ORDER BY id DESC LIMIT $2"
+            ),
+            &[&active_only, &limit],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(rows.iter().map(alarm_from_row).collect())
+    }
+
+    async fn latest_alarm(&self, rule: &str, datastream: i64) -> StoreResult<Option<AlarmRecord>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            &format!(
+                "SELECT {ALARM_COLUMNS} FROM alarms WHERE datastream_id = $1 AND rule_id = $2
+                 ORDER BY id DESC LIMIT 1"
+            ),
+            &[&datastream, &rule],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(row.as_ref().map(alarm_from_row))
     }
 
     async fn case_report(&self, id: i64) -> StoreResult<Option<CaseReport>> {

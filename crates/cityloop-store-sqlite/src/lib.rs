@@ -25,11 +25,11 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    ApiKeyRecord, AreaQuery, AreaRecord, AreaShape, Attachments, Audit, AuditFor, Backend,
-    CaseEventRow, CaseQuery, CaseReport, CaseRow, CategoryQuery, Hash, MediaRecord, MediaUpload,
-    ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult, TimerRow,
-    TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
-    tile_hashes,
+    AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape, Attachments, Audit, AuditFor,
+    Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash,
+    MediaRecord, MediaUpload, ObservationRow, ResponsibilityQuery, SequenceInput, Sequencer, Store,
+    StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output,
+    page_limit, tile_blob, tile_hashes,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_user_revocation.sql"),
     include_str!("../migrations/0006_citizens_door.sql"),
     include_str!("../migrations/0007_partial_case_indexes.sql"),
+    include_str!("../migrations/0008_perception.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
@@ -754,6 +755,101 @@ fn write_timers(transaction: &Connection, case_id: i64, timers: &[TimerSpec]) ->
             .map_err(backend_error)?;
     }
     Ok(())
+}
+
+const DATASTREAM_COLUMNS: &str =
+    "id, name, thing, property, unit, period_minutes, lon, lat, area_path, created_at, last_at";
+
+fn datastream_from_row(row: &rusqlite::Row<'_>) -> StoreResult<DatastreamRecord> {
+    let get = |e: rusqlite::Error| backend_error(e);
+    let path: String = row.get(8).map_err(get)?;
+    let created: String = row.get(9).map_err(get)?;
+    let last: Option<String> = row.get(10).map_err(get)?;
+    Ok(DatastreamRecord {
+        id: row.get(0).map_err(get)?,
+        name: row.get(1).map_err(get)?,
+        thing: row.get(2).map_err(get)?,
+        property: row.get(3).map_err(get)?,
+        unit: row.get(4).map_err(get)?,
+        period_minutes: row.get(5).map_err(get)?,
+        lon: row.get(6).map_err(get)?,
+        lat: row.get(7).map_err(get)?,
+        area_path: path
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(|code| AreaCode::parse(code).map_err(|e| corrupt("datastream area", e)))
+            .collect::<StoreResult<Vec<_>>>()?,
+        created_at: parse_time("datastream created_at", &created)?,
+        last_at: last
+            .map(|t| parse_time("datastream last_at", &t))
+            .transpose()?,
+    })
+}
+
+const ALARM_COLUMNS: &str = "id, rule_id, datastream_id, severity, reason, raised_at,
+    acknowledged_at, acknowledged_by, cleared_at, clear_reason, case_id";
+
+fn alarm_from_row(row: &rusqlite::Row<'_>) -> StoreResult<AlarmRecord> {
+    let get = |e: rusqlite::Error| backend_error(e);
+    let time = |index: usize, what: &str| -> StoreResult<Option<DateTime<Utc>>> {
+        let text: Option<String> = row.get(index).map_err(get)?;
+        text.map(|t| parse_time(what, &t)).transpose()
+    };
+    Ok(AlarmRecord {
+        id: row.get(0).map_err(get)?,
+        rule: row.get(1).map_err(get)?,
+        datastream: row.get(2).map_err(get)?,
+        severity: row.get(3).map_err(get)?,
+        reason: row.get(4).map_err(get)?,
+        raised_at: time(5, "alarm raised_at")?
+            .ok_or_else(|| corrupt("alarm raised_at", "missing"))?,
+        acknowledged_at: time(6, "alarm acknowledged_at")?,
+        acknowledged_by: row.get::<_, Option<i64>>(7).map_err(get)?.map(UserId),
+        cleared_at: time(8, "alarm cleared_at")?,
+        clear_reason: row.get(9).map_err(get)?,
+        case_id: row.get(10).map_err(get)?,
+    })
+}
+
+/// Why an alarm update changed nothing: `NotFound`, or `Conflict` when the
+/// alarm exists but the `what` was done already.
+fn alarm_missing_or(transaction: &Connection, id: i64, what: &str) -> StoreResult<StoreError> {
+    Ok(
+        if exists(
+            transaction,
+            "SELECT 1 FROM alarms WHERE id = ?1",
+            &id.to_string(),
+        )? {
+            StoreError::Conflict {
+                what: format!("the {what} of alarm {id}"),
+            }
+        } else {
+            StoreError::NotFound {
+                what: format!("alarm {id}"),
+            }
+        },
+    )
+}
+
+impl SqliteStore {
+    async fn alarm_query(
+        &self,
+        sql: String,
+        values: Vec<rusqlite::types::Value>,
+    ) -> StoreResult<Vec<AlarmRecord>> {
+        self.call(move |connection| {
+            let mut statement = connection.prepare_cached(&sql).map_err(backend_error)?;
+            let mut rows = statement
+                .query(params_from_iter(values))
+                .map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                found.push(alarm_from_row(row)?);
+            }
+            Ok(found)
+        })
+        .await
+    }
 }
 
 const MEDIA_COLUMNS: &str = "id, case_id, content_type, sha256, size, public, created_at";
@@ -1906,6 +2002,282 @@ impl Store for SqliteStore {
             write_leaves(transaction, &audit)
         })
         .await
+    }
+
+    async fn create_datastream(
+        &self,
+        datastream: DatastreamRecord,
+        audit: Audit,
+    ) -> StoreResult<i64> {
+        self.write(move |transaction| {
+            exec(
+                transaction,
+                "INSERT INTO datastreams (name, thing, property, unit, period_minutes, lon, lat,
+                     area_path, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    datastream.name,
+                    datastream.thing,
+                    datastream.property,
+                    datastream.unit,
+                    datastream.period_minutes,
+                    datastream.lon,
+                    datastream.lat,
+                    path_text(&datastream.area_path),
+                    timestamp(datastream.created_at)
+                ],
+            )
+            .map_err(backend_error)?;
+            let id = transaction.last_insert_rowid();
+            write_leaves(transaction, &audit)?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn datastreams(&self) -> StoreResult<Vec<DatastreamRecord>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {DATASTREAM_COLUMNS} FROM datastreams ORDER BY id"
+                ))
+                .map_err(backend_error)?;
+            let mut rows = statement.query([]).map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                found.push(datastream_from_row(row)?);
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn datastream(&self, id: i64) -> StoreResult<Option<DatastreamRecord>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {DATASTREAM_COLUMNS} FROM datastreams WHERE id = ?1"
+                ))
+                .map_err(backend_error)?;
+            let mut rows = statement.query(params![id]).map_err(backend_error)?;
+            match rows.next().map_err(backend_error)? {
+                Some(row) => Ok(Some(datastream_from_row(row)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn insert_observations(
+        &self,
+        observations: Vec<ObservationRow>,
+    ) -> StoreResult<Vec<bool>> {
+        self.write(move |transaction| {
+            let mut known = std::collections::HashSet::new();
+            let mut latest: std::collections::HashMap<i64, DateTime<Utc>> =
+                std::collections::HashMap::new();
+            let mut fresh = Vec::with_capacity(observations.len());
+            for observation in &observations {
+                if known.insert(observation.datastream)
+                    && !exists(
+                        transaction,
+                        "SELECT 1 FROM datastreams WHERE id = ?1",
+                        &observation.datastream.to_string(),
+                    )?
+                {
+                    return Err(StoreError::NotFound {
+                        what: format!("datastream {}", observation.datastream),
+                    });
+                }
+                let inserted = exec(
+                    transaction,
+                    "INSERT OR IGNORE INTO observations
+                         (datastream_id, phenomenon_time, result, received_at)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        observation.datastream,
+                        timestamp(observation.phenomenon_time),
+                        observation.result,
+                        timestamp(observation.received_at)
+                    ],
+                )
+                .map_err(backend_error)?;
+                fresh.push(inserted == 1);
+                let entry = latest
+                    .entry(observation.datastream)
+                    .or_insert(observation.phenomenon_time);
+                *entry = (*entry).max(observation.phenomenon_time);
+            }
+            for (datastream, at) in latest {
+                exec(
+                    transaction,
+                    "UPDATE datastreams SET last_at = ?2
+                         WHERE id = ?1 AND (last_at IS NULL OR last_at < ?2)",
+                    params![datastream, timestamp(at)],
+                )
+                .map_err(backend_error)?;
+            }
+            Ok(fresh)
+        })
+        .await
+    }
+
+    async fn observations(
+        &self,
+        datastream: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<ObservationRow>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT phenomenon_time, result, received_at FROM observations
+                     WHERE datastream_id = ?1 AND phenomenon_time >= ?2 AND phenomenon_time < ?3
+                     ORDER BY phenomenon_time LIMIT ?4 OFFSET ?5",
+                )
+                .map_err(backend_error)?;
+            let mut rows = statement
+                .query(params![
+                    datastream,
+                    timestamp(from),
+                    timestamp(to),
+                    page_limit(limit),
+                    offset
+                ])
+                .map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                let at: String = row.get(0).map_err(backend_error)?;
+                let received: String = row.get(2).map_err(backend_error)?;
+                found.push(ObservationRow {
+                    datastream,
+                    phenomenon_time: parse_time("observation time", &at)?,
+                    result: row.get(1).map_err(backend_error)?,
+                    received_at: parse_time("observation received_at", &received)?,
+                });
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn raise_alarm(&self, alarm: AlarmRecord) -> StoreResult<i64> {
+        self.write(move |transaction| {
+            exec(
+                transaction,
+                "INSERT INTO alarms (rule_id, datastream_id, severity, reason, raised_at, case_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    alarm.rule,
+                    alarm.datastream,
+                    alarm.severity,
+                    alarm.reason,
+                    timestamp(alarm.raised_at),
+                    alarm.case_id
+                ],
+            )
+            .map_err(backend_error)?;
+            Ok(transaction.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn set_alarm_case(&self, id: i64, case_id: i64) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let changed = exec(
+                transaction,
+                "UPDATE alarms SET case_id = ?2 WHERE id = ?1",
+                params![id, case_id],
+            )
+            .map_err(backend_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("alarm {id}"),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clear_alarm(&self, id: i64, at: DateTime<Utc>, reason: &str) -> StoreResult<()> {
+        let reason = reason.to_owned();
+        self.write(move |transaction| {
+            let changed = exec(
+                transaction,
+                "UPDATE alarms SET cleared_at = ?2, clear_reason = ?3
+                     WHERE id = ?1 AND cleared_at IS NULL",
+                params![id, timestamp(at), reason],
+            )
+            .map_err(backend_error)?;
+            if changed == 0 {
+                return Err(alarm_missing_or(transaction, id, "clearing")?);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn acknowledge_alarm(
+        &self,
+        id: i64,
+        by: UserId,
+        at: DateTime<Utc>,
+        audit: Audit,
+    ) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let changed = exec(
+                transaction,
+                "UPDATE alarms SET acknowledged_at = ?2, acknowledged_by = ?3
+                     WHERE id = ?1 AND acknowledged_at IS NULL",
+                params![id, timestamp(at), by.0],
+            )
+            .map_err(backend_error)?;
+            if changed == 0 {
+                return Err(alarm_missing_or(transaction, id, "acknowledgement")?);
+            }
+            write_leaves(transaction, &audit)
+        })
+        .await
+    }
+
+    async fn alarm(&self, id: i64) -> StoreResult<Option<AlarmRecord>> {
+        Ok(self
+            .alarm_query(
+                format!("SELECT {ALARM_COLUMNS} FROM alarms WHERE id = ?1"),
+                vec![id.into()],
+            )
+            .await?
+            .pop())
+    }
+
+    async fn alarms(&self, active_only: bool, limit: u32) -> StoreResult<Vec<AlarmRecord>> {
+        let filter = if active_only {
+            "WHERE cleared_at IS NULL"
+        } else {
+            ""
+        };
+        self.alarm_query(
+            format!(
+                "SELECT {ALARM_COLUMNS} FROM alarms {filter} ORDER BY id DESC LIMIT {}",
+                page_limit(limit)
+            ),
+            Vec::new(),
+        )
+        .await
+    }
+
+    async fn latest_alarm(&self, rule: &str, datastream: i64) -> StoreResult<Option<AlarmRecord>> {
+        self.alarm_query(
+            format!(
+                "SELECT {ALARM_COLUMNS} FROM alarms WHERE datastream_id = ?1 AND rule_id = ?2
+                 ORDER BY id DESC LIMIT 1"
+            ),
+            vec![datastream.into(), rule.to_owned().into()],
+        )
+        .await
+        .map(|mut found| found.pop())
     }
 
     async fn case_report(&self, id: i64) -> StoreResult<Option<CaseReport>> {

@@ -46,7 +46,9 @@ macro_rules! conformance_suite {
             a_report_with_a_taken_token_writes_nothing,
             photos_of_unknown_cases_are_refused,
             api_keys_are_stored_hashed_once,
-            case_queries_filter_by_channel_update_and_closing
+            case_queries_filter_by_channel_update_and_closing,
+            observations_are_stored_once_per_phenomenon_time,
+            alarms_go_from_raised_to_cleared_once
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -1621,4 +1623,179 @@ pub async fn case_queries_filter_by_channel_update_and_closing(store: &dyn Store
         .await
         .unwrap();
     assert_eq!(count, 0);
+}
+
+fn pm25_stream(at: DateTime<Utc>) -> DatastreamRecord {
+    DatastreamRecord {
+        id: 0,
+        name: "PM2.5 长寿路".into(),
+        thing: "aq-310107-01".into(),
+        property: "pm25".into(),
+        unit: "µg/m³".into(),
+        period_minutes: 60,
+        lon: 121.435,
+        lat: 31.247,
+        area_path: vec![code("310000"), code("310107")],
+        created_at: at,
+        last_at: None,
+    }
+}
+
+fn reading(datastream: i64, hour: i64, result: f64) -> ObservationRow {
+    ObservationRow {
+        datastream,
+        phenomenon_time: t0() + Duration::hours(hour),
+        result,
+        received_at: t0() + Duration::hours(hour) + Duration::seconds(5),
+    }
+}
+
+pub async fn observations_are_stored_once_per_phenomenon_time(store: &dyn Store) {
+    seeded(store).await;
+    let id = store
+        .create_datastream(pm25_stream(t0()), Vec::new())
+        .await
+        .unwrap();
+    let other = store
+        .create_datastream(pm25_stream(t0()), Vec::new())
+        .await
+        .unwrap();
+    assert_ne!(id, other);
+    let fresh = store
+        .insert_observations(vec![
+            reading(id, 2, 80.0),
+            reading(id, 0, 10.0),
+            reading(id, 1, 50.0),
+            reading(id, 1, 51.0), // a duplicate inside the batch
+            reading(other, 1, 7.0),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(fresh, [true, true, true, false, true]);
+    // Redelivery stores nothing.
+    let fresh = store
+        .insert_observations(vec![reading(id, 1, 99.0), reading(id, 3, 90.0)])
+        .await
+        .unwrap();
+    assert_eq!(fresh, [false, true]);
+    let stored = store
+        .observations(id, t0(), t0() + Duration::hours(10), 100, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.iter().map(|o| o.result).collect::<Vec<_>>(),
+        [10.0, 50.0, 80.0, 90.0],
+        "oldest first; the first value of a phenomenon time is kept"
+    );
+    let page = store
+        .observations(
+            id,
+            t0() + Duration::hours(1),
+            t0() + Duration::hours(3),
+            1,
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|o| o.result).collect::<Vec<_>>(), [80.0]);
+    let stream = store.datastream(id).await.unwrap().unwrap();
+    assert_eq!(stream.last_at, Some(t0() + Duration::hours(3)));
+    assert_eq!(stream.area_path, [code("310000"), code("310107")]);
+    assert_eq!(stream.unit, "µg/m³");
+    assert_eq!(store.datastreams().await.unwrap().len(), 2);
+    // An unknown datastream refuses the whole batch.
+    let refused = store
+        .insert_observations(vec![reading(id, 4, 1.0), reading(999_999, 4, 1.0)])
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::NotFound { .. })),
+        "{refused:?}"
+    );
+    let stored = store
+        .observations(id, t0(), t0() + Duration::hours(10), 100, 0)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 4, "nothing of the refused batch was written");
+    assert_eq!(store.datastream(999_999).await.unwrap(), None);
+}
+
+pub async fn alarms_go_from_raised_to_cleared_once(store: &dyn Store) {
+    seeded(store).await;
+    let stream = store
+        .create_datastream(pm25_stream(t0()), Vec::new())
+        .await
+        .unwrap();
+    let case = new_case(store, &["310000", "310107"], 121.435, t0()).await;
+    let alarm = |at: DateTime<Utc>| AlarmRecord {
+        id: 0,
+        rule: "pm25-high".into(),
+        datastream: stream,
+        severity: "major".into(),
+        reason: "pm25 > 75 for 120 min (last 181)".into(),
+        raised_at: at,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        cleared_at: None,
+        clear_reason: None,
+        case_id: None,
+    };
+    let first = store.raise_alarm(alarm(t0())).await.unwrap();
+    store.set_alarm_case(first, case.id).await.unwrap();
+    let user = UserId(1);
+    store
+        .acknowledge_alarm(
+            first,
+            user,
+            t0() + Duration::minutes(5),
+            vec![leaf("alarm", "ack")],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.acknowledge_alarm(first, user, t0(), Vec::new()).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(store.alarms(true, 10).await.unwrap().len(), 1);
+    store
+        .clear_alarm(first, t0() + Duration::hours(3), "pm25 40 back within > 75")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.clear_alarm(first, t0(), "again").await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        store.clear_alarm(424_242, t0(), "none").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let stored = store.alarm(first).await.unwrap().unwrap();
+    assert_eq!(stored.case_id, Some(case.id));
+    assert_eq!(stored.acknowledged_by, Some(user));
+    assert_eq!(stored.cleared_at, Some(t0() + Duration::hours(3)));
+    assert!(store.alarms(true, 10).await.unwrap().is_empty());
+
+    let second = store
+        .raise_alarm(alarm(t0() + Duration::hours(5)))
+        .await
+        .unwrap();
+    assert!(second > first);
+    assert_eq!(
+        store
+            .latest_alarm("pm25-high", stream)
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(second)
+    );
+    assert_eq!(store.latest_alarm("other", stream).await.unwrap(), None);
+    let all = store.alarms(false, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [second, first]
+    );
+    assert_eq!(
+        store.tlog_queued().await.unwrap(),
+        1,
+        "the acknowledgement's leaf"
+    );
 }

@@ -172,6 +172,57 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+// --- perception ------------------------------------------------------------------
+
+/// A datastream (SensorThings): one observed property of one device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatastreamRecord {
+    pub id: i64,
+    pub name: String,
+    /// The device (SensorThings Thing) it belongs to.
+    pub thing: String,
+    /// The observed property's code, e.g. `pm25`.
+    pub property: String,
+    /// The unit of its results, e.g. `µg/m³`.
+    pub unit: String,
+    /// The sampling period in minutes (0: irregular).
+    pub period_minutes: u32,
+    /// Where the device is (WGS-84).
+    pub lon: f64,
+    pub lat: f64,
+    /// City first; the device's area last.
+    pub area_path: Vec<AreaCode>,
+    pub created_at: DateTime<Utc>,
+    /// The phenomenon time of its latest observation.
+    pub last_at: Option<DateTime<Utc>>,
+}
+
+/// One observation as stored; (datastream, phenomenon time) is unique.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ObservationRow {
+    pub datastream: i64,
+    pub phenomenon_time: DateTime<Utc>,
+    pub result: f64,
+    pub received_at: DateTime<Utc>,
+}
+
+/// An alarm: a rule's verdict on a datastream, from raised to cleared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmRecord {
+    pub id: i64,
+    pub rule: String,
+    pub datastream: i64,
+    pub severity: String,
+    pub reason: String,
+    pub raised_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<UserId>,
+    pub cleared_at: Option<DateTime<Utc>>,
+    pub clear_reason: Option<String>,
+    /// The case it opened or was added to.
+    pub case_id: Option<i64>,
+}
+
 // --- cases ---------------------------------------------------------------------
 
 /// The queryable summary of a case, rewritten with every append. The case's
@@ -399,6 +450,54 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_user(&self, id: UserId, at: DateTime<Utc>, audit: Audit) -> StoreResult<()>;
     /// Revokes every token of a user; returns how many were live.
     async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64>;
+
+    // --- perception ---------------------------------------------------------
+    /// Registers a datastream (its `id` and `last_at` are ignored); returns
+    /// its id.
+    async fn create_datastream(
+        &self,
+        datastream: DatastreamRecord,
+        audit: Audit,
+    ) -> StoreResult<i64>;
+    async fn datastreams(&self) -> StoreResult<Vec<DatastreamRecord>>;
+    async fn datastream(&self, id: i64) -> StoreResult<Option<DatastreamRecord>>;
+    /// Stores observations in one transaction, skipping any whose
+    /// (datastream, phenomenon time) is stored already; returns, per input,
+    /// whether it was new. `NotFound` (nothing written) for an unknown
+    /// datastream.
+    async fn insert_observations(
+        &self,
+        observations: Vec<ObservationRow>,
+    ) -> StoreResult<Vec<bool>>;
+    /// A datastream's observations with `from <= phenomenon time < to`,
+    /// oldest first, at most `limit`, after skipping `offset`.
+    async fn observations(
+        &self,
+        datastream: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+        offset: u32,
+    ) -> StoreResult<Vec<ObservationRow>>;
+    /// Records a raised alarm (its `id` is ignored); returns its id.
+    async fn raise_alarm(&self, alarm: AlarmRecord) -> StoreResult<i64>;
+    /// Links an alarm to its case.
+    async fn set_alarm_case(&self, id: i64, case_id: i64) -> StoreResult<()>;
+    /// Clears an active alarm; `NotFound` if unknown, `Conflict` if cleared.
+    async fn clear_alarm(&self, id: i64, at: DateTime<Utc>, reason: &str) -> StoreResult<()>;
+    /// Acknowledges an alarm; `Conflict` if it was acknowledged already.
+    async fn acknowledge_alarm(
+        &self,
+        id: i64,
+        by: UserId,
+        at: DateTime<Utc>,
+        audit: Audit,
+    ) -> StoreResult<()>;
+    async fn alarm(&self, id: i64) -> StoreResult<Option<AlarmRecord>>;
+    /// Newest first; only those not cleared when `active_only`.
+    async fn alarms(&self, active_only: bool, limit: u32) -> StoreResult<Vec<AlarmRecord>>;
+    /// The latest alarm of a rule on a datastream.
+    async fn latest_alarm(&self, rule: &str, datastream: i64) -> StoreResult<Option<AlarmRecord>>;
 
     // --- cases ---------------------------------------------------------------
     /// Reserves `count` new case ids, ascending (ids may have gaps: a
