@@ -274,6 +274,7 @@ pub async fn create_case(
         .intake(
             Intake {
                 report: None,
+                route_to: None,
                 channel,
                 category,
                 urgency,

@@ -648,6 +648,7 @@ pub async fn file_report(
                 description,
                 reporter: None,
                 reporter_contact: contact,
+                route_to: None,
                 report: Some(ReportInput {
                     attributes: answers,
                     client: Some(sender.client),

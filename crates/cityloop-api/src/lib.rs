@@ -18,6 +18,7 @@ pub mod open311;
 pub mod ops;
 pub mod problem;
 pub mod responsibility;
+pub mod sensors;
 pub mod transparency;
 
 use axum::Router;
@@ -92,6 +93,7 @@ struct Shared {
     keys: cityloop_transparency::Keys,
     tiles: cityloop_transparency::TileCache,
     public_writes: door::PublicWriteLimit,
+    perception: std::sync::OnceLock<Arc<cityloop_perception::Perception>>,
 }
 
 /// What every handler can reach.
@@ -124,6 +126,7 @@ impl AppState {
                 keys,
                 tiles: cityloop_transparency::TileCache::new(),
                 public_writes,
+                perception: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -137,6 +140,16 @@ impl AppState {
         &self.shared.keys
     }
 
+    /// Sets the perception service (once; later calls are ignored).
+    pub fn set_perception(&self, perception: Arc<cityloop_perception::Perception>) {
+        let _ = self.shared.perception.set(perception);
+    }
+
+    /// The perception service, when this server runs one.
+    pub fn perception(&self) -> Option<&cityloop_perception::Perception> {
+        self.shared.perception.get().map(Arc::as_ref)
+    }
+
     /// The rate limit of writes through the citizens' door.
     pub fn public_writes(&self) -> &door::PublicWriteLimit {
         &self.shared.public_writes
@@ -144,6 +157,10 @@ impl AppState {
 
     pub fn tile_cache(&self) -> &cityloop_transparency::TileCache {
         &self.shared.tiles
+    }
+
+    pub fn cases_arc(&self) -> Arc<cityloop_cases::CaseService> {
+        Arc::clone(&self.shared.cases)
     }
 
     pub fn cases(&self) -> &cityloop_cases::CaseService {
@@ -269,6 +286,12 @@ impl UserDto {
         citizen::rate,
         citizen::comment,
         citizen::media,
+        sensors::create_datastream,
+        sensors::list_datastreams,
+        sensors::list_observations,
+        sensors::ingest,
+        sensors::list_alarms,
+        sensors::acknowledge,
     ),
     modifiers(&SecurityAddon),
     tags(
@@ -279,6 +302,7 @@ impl UserDto {
         (name = "responsibility", description = "The responsibility list (权责清单)"),
         (name = "cases", description = "The closed loop of a case (一网统管) and its SLA clocks"),
         (name = "transparency", description = "The verifiable log of every exercise of power (全民监督)"),
+        (name = "sensors", description = "Perception (城市感知): datastreams, observations, alarms that open cases"),
         (name = "citizens", description = "The citizens' door (一网通办): report without an account, follow with the receipt, rate (好差评). Open311 GeoReport v2 is served at /open311/v2/ in XML and JSON (see docs/OPEN311.md)"),
     )
 )]
@@ -310,6 +334,7 @@ pub fn app(state: AppState) -> Router {
         .merge(transparency::router())
         .merge(open311::router())
         .merge(citizen::router())
+        .merge(sensors::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))

@@ -89,6 +89,10 @@ const MATRIX: &[Row] = &[
     Row { method: "GET", uri: "/open311/v2/services.json", body: none, expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200] },
     Row { method: "GET", uri: "/api/v1/public/reports/1-000000000000000000000000", body: none, expect: [404, 404, 404, 404, 404, 404, 404, 404, 404, 404] },
     Row { method: "GET", uri: "/api/v1/public/media/00000000000000000000000000000000", body: none, expect: [404, 404, 404, 404, 404, 404, 404, 404, 404, 404] },
+    // Perception: devices and series are public, alarms are for staff.
+    Row { method: "GET", uri: "/api/v1/sensors/datastreams", body: none, expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200] },
+    Row { method: "GET", uri: "/api/v1/sensors/alarms", body: none,    expect: [401, 403, 200, 200, 200, 200, 200, 200, 200, 200] },
+    Row { method: "POST", uri: "/api/v1/sensors/alarms/424242/acknowledge", body: none, expect: [401, 403, 404, 403, 403, 404, 403, 404, 403, 403] },
 ];
 
 #[tokio::test]

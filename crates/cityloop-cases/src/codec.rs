@@ -400,6 +400,18 @@ pub fn event_to_json(event: &Event) -> Value {
             o.insert("by".into(), user_to_json(*by));
             o.insert("text".into(), json!(text));
         }
+        Event::Alarmed {
+            by,
+            alarm,
+            cleared,
+            reason,
+            ..
+        } => {
+            o.insert("by".into(), user_to_json(*by));
+            o.insert("alarm".into(), json!(alarm));
+            o.insert("cleared".into(), json!(cleared));
+            o.insert("reason".into(), json!(reason));
+        }
         Event::Closed {
             by, closing, note, ..
         } => {
@@ -753,6 +765,13 @@ pub fn decode_event(kind: &str, payload: &str) -> Result<Event, CodecError> {
             by: r.user("by")?,
             text: r.string("text")?,
         },
+        EventKind::Alarmed => Event::Alarmed {
+            at: r.utc("at")?,
+            by: r.user("by")?,
+            alarm: r.i64("alarm")?,
+            cleared: r.bool("cleared")?,
+            reason: r.string("reason")?,
+        },
         EventKind::Closed => Event::Closed {
             at: r.utc("at")?,
             by: r.user("by")?,
@@ -818,6 +837,7 @@ fn event_fields(kind: EventKind) -> &'static [&'static str] {
         EventKind::Rated => &["at", "by", "level", "reasonable", "clocks"],
         EventKind::Judged => &["at", "by", "reasonable", "note", "clocks"],
         EventKind::Commented => &["at", "by", "text"],
+        EventKind::Alarmed => &["at", "by", "alarm", "cleared", "reason"],
         EventKind::Closed => &["at", "by", "closing", "note"],
         EventKind::Merged => &["at", "by", "parent"],
         EventKind::SlaWarned | EventKind::SlaBreached => &["at", "stage"],
@@ -1201,6 +1221,7 @@ fn command_fields(kind: CommandKind) -> (&'static [&'static str], &'static [&'st
         CommandKind::Rate => (&["level"], &["reasonable", "comment"]),
         CommandKind::Judge => (&["reasonable"], &["note"]),
         CommandKind::Comment => (&[], &["text"]),
+        CommandKind::Alarm => (&["alarm", "cleared"], &["reason"]),
         CommandKind::Close => (&["closing"], &["note"]),
         CommandKind::Merge => (&["parent"], &[]),
     }
@@ -1291,6 +1312,11 @@ pub fn parse_command(action: &str, body: &Value) -> Result<Command, CodecError> 
         CommandKind::Comment => Command::Comment {
             text: r.text_or_empty("text")?,
         },
+        CommandKind::Alarm => Command::Alarm {
+            alarm: r.i64("alarm")?,
+            cleared: r.bool("cleared")?,
+            reason: r.text_or_empty("reason")?,
+        },
         CommandKind::Close => Command::Close {
             closing: r.name("closing", ClosingType::parse)?,
             note: r.text_or_empty("note")?,
@@ -1349,6 +1375,11 @@ pub fn command_to_json(command: &Command) -> (String, Value) {
         }
         Command::Judge { reasonable, note } => json!({ "reasonable": reasonable, "note": note }),
         Command::Comment { text } => json!({ "text": text }),
+        Command::Alarm {
+            alarm,
+            cleared,
+            reason,
+        } => json!({ "alarm": alarm, "cleared": cleared, "reason": reason }),
         Command::Close { closing, note } => json!({ "closing": closing.as_str(), "note": note }),
         Command::Merge { parent } => json!({ "parent": parent.0 }),
     };

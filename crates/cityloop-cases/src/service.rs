@@ -12,7 +12,7 @@ use crate::codec::{CodecError, decode_event, encode_event};
 use crate::routing::{self, Routing};
 use chrono::{DateTime, Duration, Utc};
 use cityloop_calendar::{HolidayCalendar, Shifts, WorkingTime};
-use cityloop_domain::{AreaCode, CategoryCode, Role, User, UserId};
+use cityloop_domain::{AreaCode, CategoryCode, DepartmentId, Role, User, UserId};
 use cityloop_geo::{AreaIndex, LonLat};
 use cityloop_store::{
     Attachments, Audit, CaseEventRow, CaseReport, CaseRow, MediaRecord, MediaUpload, Store,
@@ -92,6 +92,9 @@ pub struct Intake {
     pub reporter_contact: Option<String>,
     /// What a citizen's report brings besides (attributes, photos).
     pub report: Option<ReportInput>,
+    /// The responsible department when the channel knows it (a sensor
+    /// rule names one); `None`: the responsibility list decides.
+    pub route_to: Option<DepartmentId>,
 }
 
 /// What a citizen's report (the citizen page, Open311) brings besides the
@@ -323,7 +326,13 @@ impl CaseService {
         let located = self
             .locate(index, intake.point, intake.area.as_ref())
             .await?;
-        let routing = self.route(&intake.category, &located.path).await?;
+        let routing = match intake.route_to.clone() {
+            Some(department) => Routing {
+                department: Some(department),
+                rule: None,
+            },
+            None => self.route(&intake.category, &located.path).await?,
+        };
         let duplicate = match intake.point {
             Some(point) => self.find_duplicate(&intake.category, point, now).await?,
             None => None,

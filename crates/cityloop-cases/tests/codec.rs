@@ -366,6 +366,15 @@ fn event_of(kind: EventKind) -> BoxedStrategy<Event> {
         EventKind::Commented => (utc(), user(), text())
             .prop_map(|(at, by, text)| Event::Commented { at, by, text })
             .boxed(),
+        EventKind::Alarmed => (utc(), user(), any::<i64>(), any::<bool>(), text())
+            .prop_map(|(at, by, alarm, cleared, reason)| Event::Alarmed {
+                at,
+                by,
+                alarm,
+                cleared,
+                reason,
+            })
+            .boxed(),
         EventKind::Closed => (
             utc(),
             user(),
@@ -855,6 +864,8 @@ command_tests! {
     parses_judge: "judge", {"reasonable": false, "note": "已修复"} =>
         Command::Judge { reasonable: false, note: "已修复".into() };
     parses_comment: "comment", {"text": "补充照片"} => Command::Comment { text: "补充照片".into() };
+    parses_alarm: "alarm", {"alarm": 12, "cleared": true, "reason": "pm25 40"} =>
+        Command::Alarm { alarm: 12, cleared: true, reason: "pm25 40".into() };
     parses_close: "close", {"closing": "special", "note": "政策调整"} =>
         Command::Close { closing: ClosingType::Special, note: "政策调整".into() };
     parses_urge: "urge", {"note": "请尽快"} => Command::Urge { note: "请尽快".into() };
@@ -964,6 +975,11 @@ fn every_command_round_trips_through_json() {
             note: "".into(),
         },
         Command::Comment { text: "".into() },
+        Command::Alarm {
+            alarm: 7,
+            cleared: true,
+            reason: "".into(),
+        },
         Command::Close {
             closing: ClosingType::Overdue,
             note: "".into(),

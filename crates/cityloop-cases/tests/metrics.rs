@@ -802,6 +802,7 @@ async fn report(
         .intake(
             Intake {
                 report: None,
+                route_to: None,
                 channel,
                 category: CategoryCode::parse(CategoryKind::Matter, "06010").unwrap(),
                 urgency: Urgency::Normal,

@@ -39,6 +39,7 @@ async fn scenario(store: Arc<dyn Store>) -> (Keys, i64) {
         let outcome = service
             .intake(
                 Intake {
+                    route_to: None,
                     // The first report brings an attribute and a photo.
                     report: (k == 0).then(|| cityloop_cases::ReportInput {
                         attributes: serde_json::json!({"scale": "patch"})

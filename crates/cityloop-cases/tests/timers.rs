@@ -43,6 +43,7 @@ async fn report(service: &CaseService, index: &AreaIndex, lon: f64, at: DateTime
         .intake(
             Intake {
                 report: None,
+                route_to: None,
                 channel: Channel::Hotline,
                 category: CategoryCode::parse(CategoryKind::Matter, "06010").unwrap(),
                 urgency: Urgency::Normal,

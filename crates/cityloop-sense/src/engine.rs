@@ -167,6 +167,29 @@ impl Engine {
         );
     }
 
+    /// The index of the rule with this id.
+    pub fn rule_index(&self, id: &str) -> Option<usize> {
+        self.rules.iter().position(|rule| rule.id == id)
+    }
+
+    /// Restores what a restart lost: the phenomenon time of a registered
+    /// stream's latest stored observation (so redelivered ones stay
+    /// skipped) and the alarms still active on it (so they are not raised
+    /// again). Runs and windows start afresh.
+    pub fn restore(
+        &mut self,
+        datastream: u64,
+        last: Option<DateTime<Utc>>,
+        active_rules: &[usize],
+    ) {
+        if let Some(stream) = self.streams.get_mut(&datastream) {
+            stream.last = stream.last.max(last);
+        }
+        for &rule in active_rules {
+            self.states.entry((rule, datastream)).or_default().active = true;
+        }
+    }
+
     /// True when the alarm of `rule` on `datastream` is active.
     pub fn is_active(&self, rule: usize, datastream: u64) -> bool {
         self.states

@@ -29,6 +29,7 @@
 //! | `comment` | any but merged | – | the reporting citizen |
 //! | `close` | Callback (normal, overdue); any open (special) | Closed | operator; admin, supervisor |
 //! | `urge`, `supervise` | any open | – | operator, supervisor, system |
+//! | `alarm` | any open | – | system (a sensor alarm raised again or cleared) |
 //! | `merge` | open, before Handling | Merged | operator |
 //!
 //! "Lead unit" means a handler or department lead of the lead unit.
@@ -108,6 +109,13 @@ pub enum Command {
     Urge { note: String },
     /// 督办.
     Supervise { note: String },
+    /// A sensor alarm on this case was raised again or cleared (by the
+    /// system only); the reason says what was measured.
+    Alarm {
+        alarm: i64,
+        cleared: bool,
+        reason: String,
+    },
     /// 合并 into a parent case.
     Merge { parent: CaseId },
 }
@@ -141,6 +149,7 @@ pub enum CommandKind {
     Close,
     Urge,
     Supervise,
+    Alarm,
     Merge,
 }
 
@@ -170,6 +179,7 @@ kind_names!(CommandKind, "action", {
     Close => "close",
     Urge => "urge",
     Supervise => "supervise",
+    Alarm => "alarm",
     Merge => "merge",
 });
 
@@ -201,6 +211,7 @@ impl Command {
             Command::Close { .. } => CommandKind::Close,
             Command::Urge { .. } => CommandKind::Urge,
             Command::Supervise { .. } => CommandKind::Supervise,
+            Command::Alarm { .. } => CommandKind::Alarm,
             Command::Merge { .. } => CommandKind::Merge,
         }
     }

@@ -204,6 +204,14 @@ pub enum Event {
         by: Option<UserId>,
         note: String,
     },
+    /// A sensor alarm on the case was raised again or cleared.
+    Alarmed {
+        at: DateTime<Utc>,
+        by: Option<UserId>,
+        alarm: i64,
+        cleared: bool,
+        reason: String,
+    },
     /// Stops every clock.
     Merged {
         at: DateTime<Utc>,
@@ -245,6 +253,7 @@ pub enum EventKind {
     Closed,
     Urged,
     Supervised,
+    Alarmed,
     Merged,
     SlaWarned,
     SlaBreached,
@@ -277,6 +286,7 @@ kind_names!(EventKind, "event", {
     Closed => "closed",
     Urged => "urged",
     Supervised => "supervised",
+    Alarmed => "alarmed",
     Merged => "merged",
     SlaWarned => "sla_warned",
     SlaBreached => "sla_breached",
@@ -311,6 +321,7 @@ impl Event {
             Event::Closed { .. } => EventKind::Closed,
             Event::Urged { .. } => EventKind::Urged,
             Event::Supervised { .. } => EventKind::Supervised,
+            Event::Alarmed { .. } => EventKind::Alarmed,
             Event::Merged { .. } => EventKind::Merged,
             Event::SlaWarned { .. } => EventKind::SlaWarned,
             Event::SlaBreached { .. } => EventKind::SlaBreached,
@@ -351,6 +362,7 @@ impl Event {
             | Event::Closed { at, .. }
             | Event::Urged { at, .. }
             | Event::Supervised { at, .. }
+            | Event::Alarmed { at, .. }
             | Event::Merged { at, .. }
             | Event::SlaWarned { at, .. }
             | Event::SlaBreached { at, .. } => *at,
@@ -387,6 +399,7 @@ impl Event {
             | Event::Closed { by, .. }
             | Event::Urged { by, .. }
             | Event::Supervised { by, .. }
+            | Event::Alarmed { by, .. }
             | Event::Merged { by, .. } => *by,
         }
     }

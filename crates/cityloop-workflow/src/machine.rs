@@ -196,7 +196,7 @@ fn status_admits(status: StatusKind, action: CommandKind) -> bool {
         C::Rate => status == S::Callback,
         C::Judge => status == S::FollowUp,
         C::Comment => true,
-        C::Close | C::Urge | C::Supervise => true,
+        C::Close | C::Urge | C::Supervise | C::Alarm => true,
         C::Merge => is_before_handling(status),
     }
 }
@@ -265,11 +265,13 @@ fn state_allows_quietly(state: &CaseState, action: CommandKind) -> bool {
 }
 
 /// The actions the case's state allows, for anyone (the state-only view),
-/// as action names in [`CommandKind`] order. Empty for terminal cases.
+/// as action names in [`CommandKind`] order. Only the system records sensor
+/// alarms (`alarm`), so that one is not listed.
 pub fn allowed_actions(state: &CaseState) -> Vec<&'static str> {
     CommandKind::ALL
         .iter()
         .copied()
+        .filter(|action| *action != CommandKind::Alarm)
         .filter(|action| state_allows_quietly(state, *action))
         .map(CommandKind::as_str)
         .collect()
@@ -396,6 +398,8 @@ fn authorities(
             _ => &[A::Operator],
         },
         C::Urge | C::Supervise => &[A::Operator, A::Supervisor],
+        // Only the system records sensor alarms.
+        C::Alarm => &[],
     }
 }
 
@@ -407,7 +411,10 @@ fn permit(
     closing: Option<ClosingType>,
 ) -> Result<(), Refusal> {
     if actor.is_system() {
-        return if matches!(action, CommandKind::Urge | CommandKind::Supervise) {
+        return if matches!(
+            action,
+            CommandKind::Urge | CommandKind::Supervise | CommandKind::Alarm
+        ) {
             Ok(())
         } else {
             Err(Refusal::RoleNotAllowed {
@@ -937,6 +944,17 @@ pub fn decide(
             by,
             note: text("note", note, false)?,
         }],
+        Command::Alarm {
+            alarm,
+            cleared,
+            reason,
+        } => vec![Event::Alarmed {
+            at,
+            by,
+            alarm: *alarm,
+            cleared: *cleared,
+            reason: text("reason", reason, true)?,
+        }],
         Command::Merge { parent } => {
             if *parent == state.id {
                 return Err(invalid("parent", "a case cannot be merged into itself"));
@@ -1160,6 +1178,7 @@ pub fn apply(mut state: CaseState, event: &Event) -> CaseState {
         }
         Event::Urged { .. } => state.urges += 1,
         Event::Supervised { .. } => state.supervised = true,
+        Event::Alarmed { .. } => {}
         Event::Merged { parent, .. } => {
             state.status = CaseStatus::Merged { parent: *parent };
             sla.clear();

@@ -212,6 +212,11 @@ fn build(kind: CommandKind, seed: &Seed) -> Command {
             note: text(),
         },
         CommandKind::Comment => Command::Comment { text: text() },
+        CommandKind::Alarm => Command::Alarm {
+            alarm: i64::from(seed.a),
+            cleared: seed.flag,
+            reason: text(),
+        },
         CommandKind::Close => Command::Close {
             closing: ClosingType::ALL[usize::from(seed.a) % ClosingType::ALL.len()],
             note: text(),

@@ -1344,7 +1344,26 @@ fn the_system_only_urges_and_supervises() {
     assert!(case.state.supervised);
     assert_eq!(
         allowed_actions_for(&case.state, &Actor::system()),
-        vec!["urge", "supervise"]
+        vec!["urge", "supervise", "alarm"]
+    );
+    // Sensor alarms are recorded by the system only, with their reason.
+    let alarm = |cleared| Command::Alarm {
+        alarm: 7,
+        cleared,
+        reason: "pm25 40 back within > 75".into(),
+    };
+    assert!(matches!(
+        case.refused(&operator(), alarm(true), "2026-03-02T09:06:00+08:00"),
+        Refusal::RoleNotAllowed {
+            action: "alarm",
+            ..
+        }
+    ));
+    let events = case.ok(&Actor::system(), alarm(true), "2026-03-02T09:06:00+08:00");
+    assert_eq!(events[0].as_str(), "alarmed");
+    assert!(
+        !allowed_actions(&case.state).contains(&"alarm"),
+        "not listed for people"
     );
 }
 

@@ -44,6 +44,7 @@ impl Workload {
         let code = categories[(self.next() % categories.len() as u64) as usize];
         Intake {
             report: None,
+            route_to: None,
             channel: Channel::Hotline,
             category: CategoryCode::parse(CategoryKind::Matter, code).expect("valid code"),
             urgency: if self.next().is_multiple_of(10) {

@@ -429,7 +429,26 @@ async fn app_state(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result
         .reload_index()
         .await
         .map_err(|problem| anyhow::anyhow!(problem.detail))?;
+    let rules = sensor_rules(settings)?;
+    let perception = cityloop_perception::Perception::open(state.cases_arc(), rules)
+        .await
+        .context("starting perception (sensor rules)")?;
+    state.set_perception(Arc::new(perception));
     Ok(state)
+}
+
+/// The sensor alarm rules: `DATA_DIR/sensor-rules.json` when present (no
+/// rebuild needed), else the shipped `data/sensor-rules.json`.
+fn sensor_rules(settings: &Settings) -> anyhow::Result<Vec<cityloop_sense::Rule>> {
+    let path = settings.data_dir.join("sensor-rules.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => cityloop_sense::parse_rules(&text)
+            .with_context(|| format!("reading {}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Ok(cityloop_perception::shipped_rules())
+        }
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
 /// The setting that remembers which working calendar was last in force.
@@ -496,8 +515,24 @@ async fn run_server(state: AppState, listener: tokio::net::TcpListener) -> anyho
         std::time::Duration::from_secs(1),
         stopped,
     ));
+    let ticking = state.clone();
+    let mut tick_stop = stop_scheduler.subscribe();
+    let ticker = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(cityloop_perception::TICK_EVERY) => {}
+                _ = tick_stop.changed() => return,
+            }
+            if let Some(perception) = ticking.perception()
+                && let Err(error) = perception.tick(ticking.now()).await
+            {
+                tracing::error!(%error, "looking for silent sensors failed");
+            }
+        }
+    });
     cityloop_api::serve(listener, state, shutdown_signal()).await?;
     let _ = stop_scheduler.send(true);
+    let _ = ticker.await;
     let _ = scheduler.await;
     sequencer.abort();
     println!("cityloop stopped");

@@ -848,6 +848,7 @@ fn intake_of(draft: &Draft, actors: &SyntheticActors) -> anyhow::Result<Intake> 
         (draft.channel == Channel::Hotline).then(|| "合成演示来电人（无真实联系方式）".to_owned());
     Ok(Intake {
         report: None,
+        route_to: None,
         channel: draft.channel,
         category,
         urgency: draft.urgency,

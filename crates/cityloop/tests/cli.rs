@@ -386,6 +386,7 @@ fn cases_can_be_listed_shown_and_acted_on_from_the_command_line() {
             .intake(
                 cityloop_cases::Intake {
                     report: None,
+                    route_to: None,
                     channel: cityloop_workflow::Channel::Hotline,
                     category: cityloop_domain::CategoryCode::parse(
                         cityloop_domain::CategoryKind::Matter,

@@ -73,6 +73,13 @@ impl TestApp {
         .expect("case service");
         let state = AppState::new(Arc::new(cases), keys, clock, limits);
         state.reload_index().await.expect("index");
+        let perception = cityloop_perception::Perception::open(
+            state.cases_arc(),
+            cityloop_perception::shipped_rules(),
+        )
+        .await
+        .expect("perception");
+        state.set_perception(Arc::new(perception));
         // One real argon2 hash, shared, so log-in works for every test user.
         let hash = auth::hash_password(PASSWORD).expect("hash");
         let mut tokens = HashMap::new();

@@ -1,0 +1,303 @@
+//! Perception over HTTP: a datastream in Putuo, hourly PM2.5 posted in
+//! bulk; a breach sustained for the rule's two hours opens exactly one
+//! case routed to the rule's department; redelivery changes nothing; the
+//! clearing and a second breach are recorded on the same case; a silent
+//! device goes offline; who may do what.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{DateTime, Duration, Utc};
+use common::TestApp;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn hour(h: i64) -> String {
+    (DateTime::parse_from_rfc3339("2026-11-30T08:00:00+08:00").unwrap() + Duration::hours(h))
+        .to_rfc3339()
+}
+
+fn batch(stream: i64, readings: &[(i64, f64)]) -> Value {
+    json!({"observations": readings.iter().map(|(h, v)| json!({
+        "datastream": stream, "phenomenon_time": hour(*h), "result": v})).collect::<Vec<_>>()})
+}
+
+async fn post(app: &TestApp, user: &str, body: Value) -> (StatusCode, Value) {
+    app.call(
+        "POST",
+        "/api/v1/sensors/observations",
+        Some(user),
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_sustained_breach_opens_one_case_and_its_clearing_is_recorded_on_it() {
+    let app = TestApp::spawn().await;
+    let (status, stream) = app
+        .call(
+            "POST",
+            "/api/v1/sensors/datastreams",
+            Some("operator"),
+            Some(
+                json!({"name": "PM2.5 长寿路", "thing": "aq-310107-01", "property": "pm25",
+                "unit": "µg/m³", "period_minutes": 60, "lon": 121.435, "lat": 31.247}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{stream}");
+    assert_eq!(stream["area_path"], json!(["310000", "310107"]));
+    let id = stream["id"].as_i64().unwrap();
+
+    // 60, 80, 120: the 80 and 120 make two hours above 75.
+    let (status, report) = post(
+        &app,
+        "admin",
+        batch(id, &[(0, 60.0), (1, 80.0), (2, 120.0)]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["stored"], 3);
+    assert_eq!(report["alarms_raised"].as_array().unwrap().len(), 1);
+    let cases = report["cases_opened"].as_array().unwrap().clone();
+    assert_eq!(cases.len(), 1, "{report}");
+    let case_id = cases[0].as_i64().unwrap();
+
+    // At-least-once delivery: the same batch again changes nothing.
+    let (_, again) = post(
+        &app,
+        "admin",
+        batch(id, &[(0, 60.0), (1, 80.0), (2, 120.0)]),
+    )
+    .await;
+    assert_eq!(again["stored"], 0);
+    assert_eq!(again["duplicates"], 3);
+    assert_eq!(again["cases_opened"], json!([]));
+    assert_eq!(again["alarms_raised"], json!([]));
+
+    // The case: the sensor channel, the rule's category and department.
+    let (_, case) = app
+        .get(&format!("/api/v1/cases/{case_id}"), Some("operator"))
+        .await;
+    assert_eq!(case["channel"], "sensor");
+    assert_eq!(case["category"], "AQ01");
+    assert_eq!(case["routed_department"], "310107-sthj");
+    assert_eq!(case["area_path"], json!(["310000", "310107"]));
+    assert!(
+        case["description"]
+            .as_str()
+            .unwrap()
+            .contains("pm25 > 75 for 120 min"),
+        "{case}"
+    );
+
+    // Back to 40: cleared, and recorded on the case.
+    let (_, report) = post(&app, "operator", batch(id, &[(3, 40.0)])).await;
+    assert_eq!(report["alarms_cleared"].as_array().unwrap().len(), 1);
+    // Two more hours above 75: raised again, added to the same open case.
+    let (_, report) = post(&app, "operator", batch(id, &[(4, 90.0), (5, 100.0)])).await;
+    assert_eq!(report["alarms_raised"].as_array().unwrap().len(), 1);
+    assert_eq!(report["cases_opened"], json!([]), "{report}");
+    let (_, case) = app
+        .get(&format!("/api/v1/cases/{case_id}"), Some("operator"))
+        .await;
+    let alarmed: Vec<(bool, String)> = case["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "alarmed")
+        .map(|e| {
+            (
+                e["data"]["cleared"].as_bool().unwrap(),
+                e["data"]["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(alarmed.len(), 2, "{case}");
+    assert!(alarmed[0].0 && alarmed[0].1.contains("40"));
+    assert!(!alarmed[1].0 && alarmed[1].1.contains("for 120 min"));
+
+    // Alarms: staff see them; acknowledging is once.
+    let (status, alarms) = app
+        .get("/api/v1/sensors/alarms?active=true", Some("operator"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let alarms = alarms.as_array().unwrap();
+    assert_eq!(alarms.len(), 1);
+    assert_eq!(alarms[0]["state"], "active");
+    assert_eq!(alarms[0]["case_id"], case_id);
+    let alarm = alarms[0]["id"].as_i64().unwrap();
+    let uri = format!("/api/v1/sensors/alarms/{alarm}/acknowledge");
+    let (status, acknowledged) = app.call("POST", &uri, Some("operator"), None).await;
+    assert_eq!(status, StatusCode::OK, "{acknowledged}");
+    assert_eq!(acknowledged["state"], "acknowledged");
+    assert_eq!(
+        app.call("POST", &uri, Some("operator"), None).await.0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        app.call("POST", &uri, Some("handler"), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/api/v1/sensors/alarms", Some("citizen")).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // The series is public, oldest first.
+    let (status, series) = app
+        .get(
+            &format!("/api/v1/sensors/datastreams/{id}/observations?limit=3&offset=1"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let values: Vec<f64> = series
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["result"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, [80.0, 120.0, 40.0]);
+
+    // Silent for three hours after the last reading: offline (no case).
+    let last: DateTime<Utc> = DateTime::parse_from_rfc3339(&hour(5))
+        .unwrap()
+        .with_timezone(&Utc);
+    let perception = app.state.perception().unwrap();
+    assert!(
+        perception
+            .tick(last + Duration::minutes(170))
+            .await
+            .unwrap()
+            .raised
+            .is_empty()
+    );
+    let report = perception
+        .tick(last + Duration::minutes(180))
+        .await
+        .unwrap();
+    assert_eq!(report.raised.len(), 1);
+    assert!(report.cases_opened.is_empty());
+    let offline = app
+        .state
+        .store()
+        .alarm(report.raised[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(offline.rule, "device-offline");
+}
+
+#[tokio::test]
+async fn bad_batches_name_the_field_and_only_gateways_and_operators_post() {
+    let app = TestApp::spawn().await;
+    let (_, stream) = app
+        .call(
+            "POST",
+            "/api/v1/sensors/datastreams",
+            Some("admin"),
+            Some(
+                json!({"name": "PM2.5", "thing": "aq-1", "property": "pm25", "unit": "µg/m³",
+                "period_minutes": 60, "lon": 121.435, "lat": 31.247}),
+            ),
+        )
+        .await;
+    let id = stream["id"].as_i64().unwrap();
+    for (body, field) in [
+        (batch(999_999, &[(0, 1.0)]), "datastream"),
+        (
+            json!({"observations": [{"datastream": id, "phenomenon_time": "yesterday", "result": 1}]}),
+            "observations[0].phenomenon_time",
+        ),
+        (
+            json!({"observations": [{"datastream": id, "phenomenon_time": hour(0), "result": "high"}]}),
+            "observations[0].result",
+        ),
+    ] {
+        let (status, problem) = post(&app, "admin", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    for (body, field) in [
+        (
+            json!({"name": "x", "thing": "t", "property": "pm 2.5", "unit": "u", "period_minutes": 60, "lon": 121.435, "lat": 31.247}),
+            "property",
+        ),
+        (
+            json!({"name": "x", "thing": "t", "property": "pm25", "unit": "u", "period_minutes": 60, "lon": 100.0, "lat": 31.247}),
+            "lon",
+        ),
+    ] {
+        let (status, problem) = app
+            .call(
+                "POST",
+                "/api/v1/sensors/datastreams",
+                Some("admin"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    // Nothing of the refused batches was stored.
+    let (_, series) = app
+        .get(
+            &format!("/api/v1/sensors/datastreams/{id}/observations"),
+            None,
+        )
+        .await;
+    assert_eq!(series, json!([]));
+
+    let body = batch(id, &[(0, 10.0)]);
+    let (status, _) = app
+        .call(
+            "POST",
+            "/api/v1/sensors/observations",
+            None,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post(&app, "handler", body.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.call(
+            "POST",
+            "/api/v1/sensors/datastreams",
+            Some("citizen"),
+            Some(json!({"name": "x", "thing": "t",
+            "property": "pm25", "unit": "u", "period_minutes": 60, "lon": 121.435, "lat": 31.247}))
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    // A gateway's key.
+    let key =
+        cityloop_api::open311::issue_api_key(app.state.store(), "gateway-putuo", app.state.now())
+            .await
+            .unwrap();
+    let send = |key: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/sensors/observations")
+            .header("content-type", "application/json")
+            .header("x-api-key", key)
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let response = app.router.clone().oneshot(send(&key)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app
+        .router
+        .clone()
+        .oneshot(send("o311_wrong"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,430 @@
+//! City perception (城市感知): where sensor data meets the store and the
+//! closed loop. A source (HTTP bulk today; MQTT next) hands batches of
+//! observations to [`Perception::ingest`], which
+//!
+//! 1. stores them in one transaction, skipping any whose (datastream,
+//!    phenomenon time) is stored already — at-least-once delivery is safe;
+//! 2. runs the new ones, in phenomenon-time order, through the alarm rules
+//!    ([`cityloop_sense::Engine`]);
+//! 3. records each alarm raised or cleared, and carries it into the closed
+//!    loop: a raised alarm whose rule names a case opens one (channel
+//!    `sensor`, the rule's category and department, the device's place) —
+//!    or, when the alarm's previous occurrence has a case still open, is
+//!    added to that case; a cleared alarm is recorded on its case.
+//!
+//! [`Perception::tick`] raises the alarms of silent devices. The engine's
+//! state lives in memory; on start it is restored from the store (the
+//! latest observation of each stream and the alarms still active), so a
+//! restart raises nothing twice.
+
+use chrono::{DateTime, Utc};
+use cityloop_cases::{CaseError, CaseService, Intake};
+use cityloop_domain::{AreaCode, CategoryCode, DepartmentId};
+use cityloop_geo::LonLat;
+use cityloop_sense::{Change, Engine, Observation, Rule, Skip, Stream};
+use cityloop_store::{AlarmRecord, DatastreamRecord, ObservationRow, Store, StoreError};
+use cityloop_workflow::{Actor, Channel, Command, Urgency};
+use std::sync::{Arc, Mutex};
+
+/// The most observations one batch may carry.
+pub const BATCH_OBSERVATIONS_MAX: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PerceptionError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Case(#[from] CaseError),
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> PerceptionError {
+    PerceptionError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Stored now.
+    pub stored: usize,
+    /// Already stored (redelivered).
+    pub duplicates: usize,
+    /// Stored, but older than the stream's latest: not evaluated.
+    pub late: usize,
+    /// Alarm ids raised and cleared by this batch.
+    pub raised: Vec<i64>,
+    pub cleared: Vec<i64>,
+    /// Cases opened by this batch.
+    pub cases_opened: Vec<i64>,
+}
+
+/// The perception service over one store and the case service.
+pub struct Perception {
+    store: Arc<dyn Store>,
+    cases: Arc<CaseService>,
+    engine: Mutex<Engine>,
+}
+
+fn engine_stream(record: &DatastreamRecord) -> Stream {
+    Stream {
+        id: record.id as u64,
+        property: record.property.clone(),
+        area_path: record
+            .area_path
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+        period_minutes: record.period_minutes,
+        since: record.created_at,
+    }
+}
+
+impl Perception {
+    /// Opens the service with `rules`, restoring the engine from the store.
+    pub async fn open(
+        cases: Arc<CaseService>,
+        rules: Vec<Rule>,
+    ) -> Result<Perception, PerceptionError> {
+        let store = cases.store_arc();
+        let mut engine = Engine::new(rules);
+        let active = store.alarms(true, cityloop_store::PAGE_ROWS_MAX).await?;
+        for record in store.datastreams().await? {
+            engine.add_stream(engine_stream(&record));
+            let rules: Vec<usize> = active
+                .iter()
+                .filter(|a| a.datastream == record.id)
+                .filter_map(|a| engine.rule_index(&a.rule))
+                .collect();
+            engine.restore(record.id as u64, record.last_at, &rules);
+        }
+        Ok(Perception {
+            store,
+            cases,
+            engine: Mutex::new(engine),
+        })
+    }
+
+    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
+        self.engine().rules().to_vec()
+    }
+
+    /// Registers a datastream at a WGS-84 point, located on the area tree.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn register(
+        &self,
+        name: &str,
+        thing: &str,
+        property: &str,
+        unit: &str,
+        period_minutes: u32,
+        point: LonLat,
+        index: &cityloop_geo::AreaIndex,
+        now: DateTime<Utc>,
+    ) -> Result<DatastreamRecord, PerceptionError> {
+        for (field, value, max) in [
+            ("name", name, 200),
+            ("thing", thing, 200),
+            ("property", property, 64),
+            ("unit", unit, 32),
+        ] {
+            if value.trim().is_empty() || value.chars().count() > max {
+                return Err(invalid(field, format!("1–{max} characters")));
+            }
+        }
+        if !property
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        {
+            return Err(invalid("property", "letters, digits, '-', '_' or '.'"));
+        }
+        if period_minutes > 24 * 60 {
+            return Err(invalid("period_minutes", "at most 1440 (one day)"));
+        }
+        let path: Vec<AreaCode> = cityloop_cases::locate_point(self.store.as_ref(), index, point)
+            .await?
+            .into_iter()
+            .map(|area| area.code)
+            .collect();
+        if path.is_empty() {
+            return Err(invalid("lon", "the point lies outside every loaded area"));
+        }
+        let mut record = DatastreamRecord {
+            id: 0,
+            name: name.trim().to_owned(),
+            thing: thing.trim().to_owned(),
+            property: property.to_owned(),
+            unit: unit.trim().to_owned(),
+            period_minutes,
+            lon: point.lon,
+            lat: point.lat,
+            area_path: path,
+            created_at: now,
+            last_at: None,
+        };
+        record.id = self
+            .store
+            .create_datastream(record.clone(), Vec::new())
+            .await?;
+        self.engine().add_stream(engine_stream(&record));
+        Ok(record)
+    }
+
+    /// Stores a batch and runs its new observations through the rules.
+    pub async fn ingest(
+        &self,
+        observations: Vec<(i64, DateTime<Utc>, f64)>,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, PerceptionError> {
+        if observations.len() > BATCH_OBSERVATIONS_MAX {
+            return Err(invalid(
+                "observations",
+                format!("at most {BATCH_OBSERVATIONS_MAX} per batch"),
+            ));
+        }
+        if let Some(i) = observations.iter().position(|(_, _, v)| !v.is_finite()) {
+            return Err(invalid(
+                format!("observations[{i}].result"),
+                "must be a finite number",
+            ));
+        }
+        let rows: Vec<ObservationRow> = observations
+            .iter()
+            .map(|(datastream, at, result)| ObservationRow {
+                datastream: *datastream,
+                phenomenon_time: *at,
+                result: *result,
+                received_at: now,
+            })
+            .collect();
+        let fresh = self
+            .store
+            .insert_observations(rows)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { what } => {
+                    invalid("datastream", format!("{what} is not registered"))
+                }
+                other => other.into(),
+            })?;
+        let mut report = IngestReport::default();
+        let mut new: Vec<Observation> = Vec::new();
+        for ((datastream, at, value), fresh) in observations.iter().zip(fresh) {
+            if fresh {
+                new.push(Observation {
+                    datastream: *datastream as u64,
+                    at: *at,
+                    value: *value,
+                });
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        report.stored = new.len();
+        new.sort_by_key(|o| (o.at, o.datastream));
+        let mut changes = Vec::new();
+        {
+            let mut engine = self.engine();
+            for observation in new {
+                match engine.observe(observation) {
+                    Ok(found) => changes.extend(found),
+                    Err(Skip::Late | Skip::Duplicate) => report.late += 1,
+                    Err(skip) => tracing::warn!(%skip, "observation not evaluated"),
+                }
+            }
+        }
+        self.apply(changes, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Raises the alarms of devices silent at `now`.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<IngestReport, PerceptionError> {
+        let changes = self.engine().tick(now);
+        let mut report = IngestReport::default();
+        self.apply(changes, &mut report).await?;
+        Ok(report)
+    }
+
+    async fn apply(
+        &self,
+        changes: Vec<Change>,
+        report: &mut IngestReport,
+    ) -> Result<(), PerceptionError> {
+        for change in changes {
+            let rule = self.engine().rules()[change.rule()].clone();
+            let datastream = change.datastream() as i64;
+            match change {
+                Change::Raised {
+                    at,
+                    severity,
+                    reason,
+                    ..
+                } => {
+                    let previous = self.store.latest_alarm(&rule.id, datastream).await?;
+                    let id = self
+                        .store
+                        .raise_alarm(AlarmRecord {
+                            id: 0,
+                            rule: rule.id.clone(),
+                            datastream,
+                            severity: severity.as_str().to_owned(),
+                            reason: reason.clone(),
+                            raised_at: at,
+                            acknowledged_at: None,
+                            acknowledged_by: None,
+                            cleared_at: None,
+                            clear_reason: None,
+                            case_id: None,
+                        })
+                        .await?;
+                    report.raised.push(id);
+                    if let Some(case_id) = self
+                        .carry_into_case(&rule, datastream, id, previous, &reason, at, report)
+                        .await?
+                    {
+                        self.store.set_alarm_case(id, case_id).await?;
+                    }
+                }
+                Change::Cleared { at, reason, .. } => {
+                    let Some(alarm) = self.store.latest_alarm(&rule.id, datastream).await? else {
+                        continue;
+                    };
+                    if alarm.cleared_at.is_some() {
+                        continue;
+                    }
+                    self.store.clear_alarm(alarm.id, at, &reason).await?;
+                    report.cleared.push(alarm.id);
+                    if let Some(case_id) = alarm.case_id {
+                        self.record_on_case(case_id, alarm.id, true, &reason, at)
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The case a raised alarm belongs to: the previous occurrence's case
+    /// while it is open, else a new one when the rule names a case.
+    #[allow(clippy::too_many_arguments)]
+    async fn carry_into_case(
+        &self,
+        rule: &Rule,
+        datastream: i64,
+        alarm: i64,
+        previous: Option<AlarmRecord>,
+        reason: &str,
+        at: DateTime<Utc>,
+        report: &mut IngestReport,
+    ) -> Result<Option<i64>, PerceptionError> {
+        let Some(spec) = &rule.case else {
+            return Ok(None);
+        };
+        if let Some(case_id) = previous.and_then(|p| p.case_id)
+            && self.store.case(case_id).await?.is_some_and(|c| c.open)
+        {
+            self.record_on_case(case_id, alarm, false, reason, at)
+                .await?;
+            return Ok(Some(case_id));
+        }
+        let stream = self
+            .store
+            .datastream(datastream)
+            .await?
+            .ok_or_else(|| invalid("datastream", format!("datastream {datastream} is gone")))?;
+        let (_, category) = CategoryCode::parse_case_category(&spec.category)
+            .map_err(|e| invalid("case.category", e.message))?;
+        let route_to = spec
+            .department
+            .as_deref()
+            .map(DepartmentId::parse)
+            .transpose()
+            .map_err(|e| invalid("case.department", e.message))?;
+        let index = cityloop_geo::AreaIndex::new(Vec::new());
+        let outcome = self
+            .cases
+            .intake(
+                Intake {
+                    channel: Channel::Sensor,
+                    category,
+                    urgency: if rule.severity >= cityloop_sense::Severity::Critical {
+                        Urgency::Urgent
+                    } else {
+                        Urgency::Normal
+                    },
+                    point: None,
+                    area: stream.area_path.last().cloned(),
+                    address: Some(format!(
+                        "{}（{}，{:.5}, {:.5}）",
+                        stream.name, stream.thing, stream.lon, stream.lat
+                    )),
+                    description: format!("【传感器告警】{}：{}", rule.name, reason),
+                    reporter: None,
+                    reporter_contact: None,
+                    report: None,
+                    route_to,
+                },
+                &index,
+                at,
+            )
+            .await?;
+        report.cases_opened.push(outcome.case.id);
+        Ok(Some(outcome.case.id))
+    }
+
+    async fn record_on_case(
+        &self,
+        case_id: i64,
+        alarm: i64,
+        cleared: bool,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), PerceptionError> {
+        match self
+            .cases
+            .act(
+                case_id,
+                &Actor::system(),
+                Command::Alarm {
+                    alarm,
+                    cleared,
+                    reason: reason.to_owned(),
+                },
+                at,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // A case closed meanwhile keeps its history; the alarm row keeps the rest.
+            Err(CaseError::Refused(refusal)) => {
+                tracing::info!(case = case_id, alarm, %refusal, "alarm not recorded on a closed case");
+                Ok(())
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// The area code a datastream is in (its path's last element).
+pub fn area_of(record: &DatastreamRecord) -> Option<&AreaCode> {
+    record.area_path.last()
+}
+
+/// The rules shipped in `data/sensor-rules.json`.
+pub const SHIPPED_RULES_JSON: &str = include_str!("../../../data/sensor-rules.json");
+
+/// The shipped rules, parsed.
+pub fn shipped_rules() -> Vec<Rule> {
+    cityloop_sense::parse_rules(SHIPPED_RULES_JSON)
+        .unwrap_or_else(|e| panic!("data/sensor-rules.json: {e}"))
+}
+
+/// How often silent devices are looked for.
+pub const TICK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
