@@ -150,6 +150,11 @@ impl AppState {
         self.shared.perception.get().map(Arc::as_ref)
     }
 
+    /// The perception service, shared (for sources such as MQTT).
+    pub fn perception_arc(&self) -> Option<Arc<cityloop_perception::Perception>> {
+        self.shared.perception.get().cloned()
+    }
+
     /// The rate limit of writes through the citizens' door.
     pub fn public_writes(&self) -> &door::PublicWriteLimit {
         &self.shared.public_writes

@@ -17,6 +17,8 @@
 //! latest observation of each stream and the alarms still active), so a
 //! restart raises nothing twice.
 
+pub mod mqtt;
+
 use chrono::{DateTime, Utc};
 use cityloop_cases::{CaseError, CaseService, Intake};
 use cityloop_domain::{AreaCode, CategoryCode, DepartmentId};
@@ -47,7 +49,7 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> PerceptionEr
 }
 
 /// What one batch did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestReport {
     /// Stored now.
     pub stored: usize,
@@ -60,6 +62,9 @@ pub struct IngestReport {
     pub cleared: Vec<i64>,
     /// Cases opened by this batch.
     pub cases_opened: Vec<i64>,
+    /// The observations stored now, as (datastream, phenomenon time,
+    /// result), for publishing to subscribers.
+    pub fresh: Vec<(i64, DateTime<Utc>, f64)>,
 }
 
 /// The perception service over one store and the case service.
@@ -218,6 +223,7 @@ impl Perception {
         let mut new: Vec<Observation> = Vec::new();
         for ((datastream, at, value), fresh) in observations.iter().zip(fresh) {
             if fresh {
+                report.fresh.push((*datastream, *at, *value));
                 new.push(Observation {
                     datastream: *datastream as u64,
                     at: *at,

@@ -21,6 +21,11 @@ pub struct RawConfig {
     /// The transparency log's origin (its checkpoints' first line and key
     /// name), e.g. "cityloop.shanghai.example/log". Never changes for a city.
     pub transparency_origin: Option<String>,
+    /// The MQTT broker observations come from, `mqtt://host:port`; unset:
+    /// no MQTT (the demo uses mqtt://127.0.0.1:1883 when it answers).
+    pub mqtt_url: Option<String>,
+    /// Put before every MQTT topic (several cities on one broker).
+    pub mqtt_prefix: Option<String>,
     #[serde(default)]
     pub limits: RawLimits,
 }
@@ -78,6 +83,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub shifts: cityloop_calendar::Shifts,
     pub transparency_origin: String,
+    /// The MQTT broker (host, port), if any.
+    pub mqtt: Option<(String, u16)>,
+    pub mqtt_prefix: String,
     pub limits: ApiLimits,
 }
 
@@ -177,6 +185,19 @@ impl Settings {
                 "transparency_origin: {transparency_origin:?} must be non-empty, without spaces or '+'"
             );
         }
+        let mqtt = match raw
+            .mqtt_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            None => None,
+            Some(url) => Some(parse_mqtt_url(url)?),
+        };
+        let mqtt_prefix = raw.mqtt_prefix.unwrap_or_default();
+        if mqtt_prefix.contains(['+', '#']) {
+            bail!("mqtt_prefix: {mqtt_prefix:?} must not contain MQTT wildcards");
+        }
         let data_dir = overrides.data_dir.clone().or(raw.data_dir);
         Ok(Settings {
             data_dir_given: data_dir.is_some(),
@@ -186,6 +207,8 @@ impl Settings {
             log_format,
             shifts,
             transparency_origin,
+            mqtt,
+            mqtt_prefix,
             limits,
         })
     }
@@ -203,8 +226,15 @@ impl Settings {
                 self.sqlite_path().display()
             ),
         };
+        let mqtt = match &self.mqtt {
+            Some((host, port)) => format!(
+                "mqtt_url = \"mqtt://{host}:{port}\"\nmqtt_prefix = \"{}\"\n",
+                self.mqtt_prefix
+            ),
+            None => "# mqtt: none\n".to_owned(),
+        };
         format!(
-            "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\nshifts = \"{}\"\ntransparency_origin = \"{}\"\n\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\npublic_writes_per_minute = {}\npublic_writes_burst = {}\n",
+            "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\nshifts = \"{}\"\ntransparency_origin = \"{}\"\n{mqtt}\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\npublic_writes_per_minute = {}\npublic_writes_burst = {}\n",
             display_path(&self.data_dir),
             self.listen,
             match self.log_format {
@@ -239,6 +269,25 @@ pub fn redact_url(url: &str) -> String {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
     }
+}
+
+/// `mqtt://host:port` (port 1883 when absent).
+pub fn parse_mqtt_url(url: &str) -> anyhow::Result<(String, u16)> {
+    let Some(rest) = url.strip_prefix("mqtt://") else {
+        bail!("mqtt_url: {url:?} must start with mqtt:// (TLS is not supported yet)");
+    };
+    let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse()
+                .with_context(|| format!("mqtt_url: port {port:?} is not a number"))?,
+        ),
+        None => (rest.trim_end_matches('/'), 1883),
+    };
+    if host.is_empty() {
+        bail!("mqtt_url: {url:?} names no host");
+    }
+    Ok((host.to_owned(), port))
 }
 
 #[cfg(test)]
@@ -284,5 +333,20 @@ mod tests {
             "postgres://app:***@db:5432/city"
         );
         assert_eq!(redact_url("postgres://db/city"), "postgres://db/city");
+    }
+
+    #[test]
+    fn mqtt_urls_name_host_and_port() {
+        assert_eq!(
+            super::parse_mqtt_url("mqtt://127.0.0.1:1883").unwrap(),
+            ("127.0.0.1".to_owned(), 1883)
+        );
+        assert_eq!(
+            super::parse_mqtt_url("mqtt://broker.example/").unwrap(),
+            ("broker.example".to_owned(), 1883)
+        );
+        assert!(super::parse_mqtt_url("mqtts://broker:8883").is_err());
+        assert!(super::parse_mqtt_url("mqtt://broker:port").is_err());
+        assert!(super::parse_mqtt_url("mqtt://:1883").is_err());
     }
 }

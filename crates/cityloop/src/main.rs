@@ -7,6 +7,7 @@ mod bench_sense;
 mod cases_cli;
 mod config;
 mod demo;
+mod demo_sensors;
 mod synthetic;
 mod verify_cli;
 
@@ -437,6 +438,22 @@ async fn app_state(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result
     Ok(state)
 }
 
+/// The MQTT source's settings from the configuration, if a broker is set.
+fn mqtt_settings(
+    settings: &Settings,
+    role: &str,
+) -> Option<cityloop_perception::mqtt::MqttSettings> {
+    settings
+        .mqtt
+        .as_ref()
+        .map(|(host, port)| cityloop_perception::mqtt::MqttSettings {
+            host: host.clone(),
+            port: *port,
+            client_id: format!("cityloop-{role}-{}", std::process::id()),
+            prefix: settings.mqtt_prefix.clone(),
+        })
+}
+
 /// The sensor alarm rules: `DATA_DIR/sensor-rules.json` when present (no
 /// rebuild needed), else the shipped `data/sensor-rules.json`.
 fn sensor_rules(settings: &Settings) -> anyhow::Result<Vec<cityloop_sense::Rule>> {
@@ -501,7 +518,11 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Serves `state` on `listener` with the timer scheduler and the
 /// transparency log's sequencer beside it, until Ctrl-C or SIGTERM.
-async fn run_server(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+async fn run_server(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    mqtt: Option<cityloop_perception::mqtt::MqttSettings>,
+) -> anyhow::Result<()> {
     let sequencer = tokio::spawn(cityloop_transparency::run_sequencer(
         state.cases().store_arc(),
         state.keys().clone(),
@@ -530,9 +551,31 @@ async fn run_server(state: AppState, listener: tokio::net::TcpListener) -> anyho
             }
         }
     });
+    let source = match (mqtt, state.perception_arc()) {
+        (Some(settings), Some(perception)) => {
+            println!(
+                "  MQTT           : mqtt://{}:{} — publish to {}v1.1/Datastreams(<id>)/Observations or {}{}",
+                settings.host,
+                settings.port,
+                settings.prefix,
+                settings.prefix,
+                cityloop_perception::mqtt::BULK_TOPIC
+            );
+            Some(tokio::spawn(cityloop_perception::mqtt::run(
+                perception,
+                settings,
+                chrono::Utc::now,
+                stop_scheduler.subscribe(),
+            )))
+        }
+        _ => None,
+    };
     cityloop_api::serve(listener, state, shutdown_signal()).await?;
     let _ = stop_scheduler.send(true);
     let _ = ticker.await;
+    if let Some(source) = source {
+        let _ = source.await;
+    }
     let _ = scheduler.await;
     sequencer.abort();
     println!("cityloop stopped");
@@ -547,7 +590,8 @@ async fn serve(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<()>
     let address = listener.local_addr()?;
     tracing::info!(%address, indexed_areas = state.index().len(), store = state.store().backend().as_str(), "serving");
     println!("cityloop listening on http://{address}");
-    run_server(state, listener).await
+    let mqtt = mqtt_settings(settings, "serve");
+    run_server(state, listener, mqtt).await
 }
 
 /// Synthetic cases seeded into a fresh demo, over the days before now.
@@ -637,6 +681,7 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     );
     println!("cityloop listening on {base_url} — press Ctrl-C to stop");
     let (stop_stream, stream_stopped) = tokio::sync::watch::channel(false);
+    let stream_stopped_for_sensors = stream_stopped.clone();
     let stream = tokio::spawn(synthetic::live_stream(
         state.clone(),
         actors,
@@ -644,9 +689,41 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
         stream_stopped,
         DEMO_SEED + 1,
     ));
-    let result = run_server(state, listener).await;
+    // The demo reads the local broker when it answers (as CI's and this
+    // machine's do); else its sensors feed the service directly.
+    let mut demo_settings = settings.clone();
+    if demo_settings.mqtt.is_none()
+        && std::net::TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], 1883)),
+            std::time::Duration::from_millis(300),
+        )
+        .is_ok()
+    {
+        demo_settings.mqtt = Some(("127.0.0.1".into(), 1883));
+        if demo_settings.mqtt_prefix.is_empty() {
+            demo_settings.mqtt_prefix = format!("cityloop-demo-{}/", std::process::id());
+        }
+    }
+    let mqtt = mqtt_settings(&demo_settings, "demo");
+    let replay = demo_sensors::start(
+        state.clone(),
+        mqtt.as_ref()
+            .map(|m| (m.host.clone(), m.port, m.prefix.clone())),
+        stream_stopped_for_sensors,
+    )
+    .await?;
+    println!(
+        "  sensors        : 4 PM2.5 datastreams replaying the real Beijing series (UCI, CC BY 4.0) {}",
+        if mqtt.is_some() {
+            "through MQTT"
+        } else {
+            "in process (no MQTT broker)"
+        }
+    );
+    let result = run_server(state, listener, mqtt).await;
     let _ = stop_stream.send(true);
     let _ = stream.await;
+    let _ = replay.await;
     result
 }
 
