@@ -2948,6 +2948,41 @@ fn read_tile(connection: &Connection, level: u8, index: u64) -> StoreResult<Opti
         .transpose()
 }
 
+/// The baseline for `cityloop bench ingest`: the same observations as
+/// plain inserts into a bare table of the same shape (primary key on
+/// datastream and phenomenon time), one transaction per batch, on a fresh
+/// file with the store's settings. What SQLite itself costs.
+pub fn baseline_raw_observations(
+    path: &Path,
+    batches: &[Vec<(i64, DateTime<Utc>, f64)>],
+) -> StoreResult<std::time::Duration> {
+    let connection = Connection::open(path).map_err(backend_error)?;
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+             CREATE TABLE IF NOT EXISTS raw_observations (datastream_id INTEGER NOT NULL,
+                 phenomenon_time TEXT NOT NULL, result REAL NOT NULL, received_at TEXT NOT NULL,
+                 PRIMARY KEY (datastream_id, phenomenon_time)) WITHOUT ROWID;",
+        )
+        .map_err(backend_error)?;
+    let started = std::time::Instant::now();
+    let received = timestamp(Utc::now());
+    for batch in batches {
+        let transaction = connection.unchecked_transaction().map_err(backend_error)?;
+        for (datastream, at, result) in batch {
+            exec(
+                &transaction,
+                "INSERT INTO raw_observations (datastream_id, phenomenon_time, result, received_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                params![datastream, timestamp(*at), result, received],
+            )
+            .map_err(backend_error)?;
+        }
+        transaction.commit().map_err(backend_error)?;
+    }
+    Ok(started.elapsed())
+}
+
 /// The baseline for `cityloop bench`: `rows` plain inserts of a case-sized
 /// row into a bare table, one transaction each, on a fresh file with the
 /// store's settings (WAL, synchronous NORMAL). What SQLite itself costs,

@@ -134,6 +134,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 8_760)]
         hours: usize,
     },
+    /// Sensor ingestion (store with deduplication, rules, alarms, cases)
+    /// on a fresh embedded store, beside raw SQLite inserts of the same rows.
+    Ingest {
+        #[arg(long, default_value_t = 100)]
+        streams: u64,
+        #[arg(long, default_value_t = 8_760)]
+        hours: usize,
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -307,6 +317,14 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Bench {
             what: BenchCommand::Rules { streams, hours },
         } => bench_sense::rules(streams, hours),
+        Command::Bench {
+            what:
+                BenchCommand::Ingest {
+                    streams,
+                    hours,
+                    batch,
+                },
+        } => bench_sense::ingest(streams, hours, batch).await,
         Command::Open311 {
             action: Open311Command::KeyAdd { name },
         } => {
