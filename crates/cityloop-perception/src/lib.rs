@@ -24,7 +24,9 @@ use cityloop_cases::{CaseError, CaseService, Intake};
 use cityloop_domain::{AreaCode, CategoryCode, DepartmentId};
 use cityloop_geo::LonLat;
 use cityloop_sense::{Change, Engine, Observation, Rule, Skip, Stream};
-use cityloop_store::{AlarmRecord, DatastreamRecord, ObservationRow, Store, StoreError};
+use cityloop_store::{
+    AlarmChange, AlarmRecord, DatastreamRecord, ObservationRow, Store, StoreError,
+};
 use cityloop_workflow::{Actor, Channel, Command, Urgency};
 use std::sync::{Arc, Mutex};
 
@@ -258,57 +260,88 @@ impl Perception {
         Ok(report)
     }
 
+    /// Records a batch's alarm changes in one store transaction, then
+    /// carries the alarms of rules that name a case into the closed loop.
     async fn apply(
         &self,
         changes: Vec<Change>,
         report: &mut IngestReport,
     ) -> Result<(), PerceptionError> {
-        for change in changes {
-            let rule = self.engine().rules()[change.rule()].clone();
-            let datastream = change.datastream() as i64;
-            match change {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let rules = self.engine().rules().to_vec();
+        let recorded = changes
+            .iter()
+            .map(|change| match change {
                 Change::Raised {
+                    rule,
+                    datastream,
                     at,
                     severity,
                     reason,
-                    ..
-                } => {
-                    let previous = self.store.latest_alarm(&rule.id, datastream).await?;
-                    let id = self
-                        .store
-                        .raise_alarm(AlarmRecord {
-                            id: 0,
-                            rule: rule.id.clone(),
-                            datastream,
-                            severity: severity.as_str().to_owned(),
-                            reason: reason.clone(),
-                            raised_at: at,
-                            acknowledged_at: None,
-                            acknowledged_by: None,
-                            cleared_at: None,
-                            clear_reason: None,
-                            case_id: None,
-                        })
+                } => AlarmChange::Raise(AlarmRecord {
+                    id: 0,
+                    rule: rules[*rule].id.clone(),
+                    datastream: *datastream as i64,
+                    severity: severity.as_str().to_owned(),
+                    reason: reason.clone(),
+                    raised_at: *at,
+                    acknowledged_at: None,
+                    acknowledged_by: None,
+                    cleared_at: None,
+                    clear_reason: None,
+                    case_id: None,
+                }),
+                Change::Cleared {
+                    rule,
+                    datastream,
+                    at,
+                    reason,
+                } => AlarmChange::Clear {
+                    rule: rules[*rule].id.clone(),
+                    datastream: *datastream as i64,
+                    at: *at,
+                    reason: reason.clone(),
+                },
+            })
+            .collect();
+        let outcomes = self.store.record_alarms(recorded).await?;
+        // Cases linked in this batch, for a later alarm of the same rule
+        // and datastream in the same batch.
+        let mut linked: std::collections::HashMap<(usize, i64), i64> =
+            std::collections::HashMap::new();
+        for (change, outcome) in changes.iter().zip(outcomes) {
+            let rule = &rules[change.rule()];
+            let datastream = change.datastream() as i64;
+            let Some(alarm) = outcome.alarm else {
+                continue;
+            };
+            match change {
+                Change::Raised { at, reason, .. } => {
+                    report.raised.push(alarm);
+                    if rule.case.is_none() {
+                        continue;
+                    }
+                    let previous = linked
+                        .get(&(change.rule(), datastream))
+                        .copied()
+                        .or(outcome.case_id);
+                    let case_id = self
+                        .carry_into_case(rule, datastream, alarm, previous, reason, *at, report)
                         .await?;
-                    report.raised.push(id);
-                    if let Some(case_id) = self
-                        .carry_into_case(&rule, datastream, id, previous, &reason, at, report)
-                        .await?
-                    {
-                        self.store.set_alarm_case(id, case_id).await?;
+                    if let Some(case_id) = case_id {
+                        self.store.set_alarm_case(alarm, case_id).await?;
+                        linked.insert((change.rule(), datastream), case_id);
                     }
                 }
                 Change::Cleared { at, reason, .. } => {
-                    let Some(alarm) = self.store.latest_alarm(&rule.id, datastream).await? else {
-                        continue;
-                    };
-                    if alarm.cleared_at.is_some() {
-                        continue;
-                    }
-                    self.store.clear_alarm(alarm.id, at, &reason).await?;
-                    report.cleared.push(alarm.id);
-                    if let Some(case_id) = alarm.case_id {
-                        self.record_on_case(case_id, alarm.id, true, &reason, at)
+                    report.cleared.push(alarm);
+                    let case_id = outcome
+                        .case_id
+                        .or_else(|| linked.get(&(change.rule(), datastream)).copied());
+                    if let Some(case_id) = case_id {
+                        self.record_on_case(case_id, alarm, true, reason, *at)
                             .await?;
                     }
                 }
@@ -325,7 +358,7 @@ impl Perception {
         rule: &Rule,
         datastream: i64,
         alarm: i64,
-        previous: Option<AlarmRecord>,
+        previous: Option<i64>,
         reason: &str,
         at: DateTime<Utc>,
         report: &mut IngestReport,
@@ -333,7 +366,7 @@ impl Perception {
         let Some(spec) = &rule.case else {
             return Ok(None);
         };
-        if let Some(case_id) = previous.and_then(|p| p.case_id)
+        if let Some(case_id) = previous
             && self.store.case(case_id).await?.is_some_and(|c| c.open)
         {
             self.record_on_case(case_id, alarm, false, reason, at)

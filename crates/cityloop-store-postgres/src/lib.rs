@@ -24,11 +24,12 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape, Attachments, Audit, AuditFor,
-    Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash,
-    MediaRecord, MediaUpload, ObservationRow, ResponsibilityQuery, SequenceInput, Sequencer, Store,
-    StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output,
-    page_limit, tile_blob, tile_hashes,
+    AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
+    Attachments, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow,
+    CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationRow,
+    ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult, TimerRow,
+    TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
+    tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -2117,6 +2118,75 @@ impl Store for PostgresStore {
         .await?;
         commit(transaction).await?;
         Ok(row.get(0))
+    }
+
+    async fn record_alarms(&self, changes: Vec<AlarmChange>) -> StoreResult<Vec<AlarmOutcome>> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let mut outcomes = Vec::with_capacity(changes.len());
+        for change in &changes {
+            let (rule, datastream) = match change {
+                AlarmChange::Raise(alarm) => (alarm.rule.as_str(), alarm.datastream),
+                AlarmChange::Clear {
+                    rule, datastream, ..
+                } => (rule.as_str(), *datastream),
+            };
+            let previous = query_opt(
+                &transaction,
+                "SELECT id, case_id, cleared_at IS NULL FROM alarms
+                 WHERE datastream_id = $1 AND rule_id = $2 ORDER BY id DESC LIMIT 1",
+                &[&datastream, &rule],
+            )
+            .await?
+            .map(|row| {
+                (
+                    row.get::<_, i64>(0),
+                    row.get::<_, Option<i64>>(1),
+                    row.get::<_, bool>(2),
+                )
+            });
+            match change {
+                AlarmChange::Raise(alarm) => {
+                    let row = query_one(
+                        &transaction,
+                        "INSERT INTO alarms (rule_id, datastream_id, severity, reason, raised_at)
+                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        &[
+                            &alarm.rule,
+                            &alarm.datastream,
+                            &alarm.severity,
+                            &alarm.reason,
+                            &alarm.raised_at,
+                        ],
+                    )
+                    .await?;
+                    outcomes.push(AlarmOutcome {
+                        alarm: Some(row.get(0)),
+                        case_id: previous.and_then(|(_, case, _)| case),
+                    });
+                }
+                AlarmChange::Clear { at, reason, .. } => match previous {
+                    Some((id, case_id, true)) => {
+                        execute(
+                            &transaction,
+                            "UPDATE alarms SET cleared_at = $2, clear_reason = $3 WHERE id = $1",
+                            &[&id, at, reason],
+                        )
+                        .await?;
+                        outcomes.push(AlarmOutcome {
+                            alarm: Some(id),
+                            case_id,
+                        });
+                    }
+                    _ => outcomes.push(AlarmOutcome {
+                        alarm: None,
+                        case_id: None,
+                    }),
+                },
+            }
+        }
+        commit(transaction).await?;
+        Ok(outcomes)
     }
 
     async fn set_alarm_case(&self, id: i64, case_id: i64) -> StoreResult<()> {

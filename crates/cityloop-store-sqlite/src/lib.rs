@@ -25,11 +25,12 @@ use cityloop_domain::{
     DepartmentKind, NewUser, Responsibility, Role, User, UserId,
 };
 use cityloop_store::{
-    AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape, Attachments, Audit, AuditFor,
-    Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash,
-    MediaRecord, MediaUpload, ObservationRow, ResponsibilityQuery, SequenceInput, Sequencer, Store,
-    StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output,
-    page_limit, tile_blob, tile_hashes,
+    AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
+    Attachments, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow,
+    CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationRow,
+    ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult, TimerRow,
+    TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
+    tile_hashes,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
@@ -2179,6 +2180,76 @@ impl Store for SqliteStore {
             )
             .map_err(backend_error)?;
             Ok(transaction.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn record_alarms(&self, changes: Vec<AlarmChange>) -> StoreResult<Vec<AlarmOutcome>> {
+        self.write(move |transaction| {
+            let latest = |rule: &str, datastream: i64| -> StoreResult<Option<(i64, Option<i64>, bool)>> {
+                transaction
+                    .prepare_cached(
+                        "SELECT id, case_id, cleared_at IS NULL FROM alarms
+                         WHERE datastream_id = ?1 AND rule_id = ?2 ORDER BY id DESC LIMIT 1",
+                    )
+                    .and_then(|mut statement| {
+                        statement
+                            .query_row(params![datastream, rule], |row| {
+                                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                            })
+                            .optional()
+                    })
+                    .map_err(backend_error)
+            };
+            let mut outcomes = Vec::with_capacity(changes.len());
+            for change in &changes {
+                match change {
+                    AlarmChange::Raise(alarm) => {
+                        let previous = latest(&alarm.rule, alarm.datastream)?;
+                        exec(
+                            transaction,
+                            "INSERT INTO alarms (rule_id, datastream_id, severity, reason, raised_at)
+                                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![
+                                alarm.rule,
+                                alarm.datastream,
+                                alarm.severity,
+                                alarm.reason,
+                                timestamp(alarm.raised_at)
+                            ],
+                        )
+                        .map_err(backend_error)?;
+                        outcomes.push(AlarmOutcome {
+                            alarm: Some(transaction.last_insert_rowid()),
+                            case_id: previous.and_then(|(_, case, _)| case),
+                        });
+                    }
+                    AlarmChange::Clear {
+                        rule,
+                        datastream,
+                        at,
+                        reason,
+                    } => match latest(rule, *datastream)? {
+                        Some((id, case_id, true)) => {
+                            exec(
+                                transaction,
+                                "UPDATE alarms SET cleared_at = ?2, clear_reason = ?3 WHERE id = ?1",
+                                params![id, timestamp(*at), reason],
+                            )
+                            .map_err(backend_error)?;
+                            outcomes.push(AlarmOutcome {
+                                alarm: Some(id),
+                                case_id,
+                            });
+                        }
+                        _ => outcomes.push(AlarmOutcome {
+                            alarm: None,
+                            case_id: None,
+                        }),
+                    },
+                }
+            }
+            Ok(outcomes)
         })
         .await
     }

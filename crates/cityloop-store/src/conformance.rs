@@ -48,7 +48,8 @@ macro_rules! conformance_suite {
             api_keys_are_stored_hashed_once,
             case_queries_filter_by_channel_update_and_closing,
             observations_are_stored_once_per_phenomenon_time,
-            alarms_go_from_raised_to_cleared_once
+            alarms_go_from_raised_to_cleared_once,
+            a_batch_of_alarm_changes_is_recorded_in_order
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -1798,4 +1799,75 @@ pub async fn alarms_go_from_raised_to_cleared_once(store: &dyn Store) {
         1,
         "the acknowledgement's leaf"
     );
+}
+
+pub async fn a_batch_of_alarm_changes_is_recorded_in_order(store: &dyn Store) {
+    seeded(store).await;
+    let stream = store
+        .create_datastream(pm25_stream(t0()), Vec::new())
+        .await
+        .unwrap();
+    let case = new_case(store, &["310000", "310107"], 121.435, t0()).await;
+    let raise = |hour: i64| {
+        AlarmChange::Raise(AlarmRecord {
+            id: 0,
+            rule: "pm25-high".into(),
+            datastream: stream,
+            severity: "major".into(),
+            reason: format!("hour {hour}"),
+            raised_at: t0() + Duration::hours(hour),
+            acknowledged_at: None,
+            acknowledged_by: None,
+            cleared_at: None,
+            clear_reason: None,
+            case_id: None,
+        })
+    };
+    let clear = |hour: i64| AlarmChange::Clear {
+        rule: "pm25-high".into(),
+        datastream: stream,
+        at: t0() + Duration::hours(hour),
+        reason: "back".into(),
+    };
+    let first = store.record_alarms(vec![raise(1)]).await.unwrap();
+    let id = first[0].alarm.unwrap();
+    assert_eq!(first[0].case_id, None, "no previous alarm");
+    store.set_alarm_case(id, case.id).await.unwrap();
+    let outcomes = store
+        .record_alarms(vec![clear(2), clear(3), raise(4), clear(5)])
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes[0],
+        AlarmOutcome {
+            alarm: Some(id),
+            case_id: Some(case.id)
+        }
+    );
+    assert_eq!(
+        outcomes[1],
+        AlarmOutcome {
+            alarm: None,
+            case_id: None
+        },
+        "nothing active"
+    );
+    let second = outcomes[2].alarm.unwrap();
+    assert!(second > id);
+    assert_eq!(
+        outcomes[2].case_id,
+        Some(case.id),
+        "the previous occurrence's case"
+    );
+    assert_eq!(
+        outcomes[3],
+        AlarmOutcome {
+            alarm: Some(second),
+            case_id: None
+        }
+    );
+    assert!(store.alarms(true, 10).await.unwrap().is_empty());
+    let stored = store.alarm(second).await.unwrap().unwrap();
+    assert_eq!(stored.cleared_at, Some(t0() + Duration::hours(5)));
+    assert_eq!(stored.reason, "hour 4");
 }

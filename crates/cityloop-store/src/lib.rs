@@ -223,6 +223,30 @@ pub struct AlarmRecord {
     pub case_id: Option<i64>,
 }
 
+/// One alarm change of a batch, for [`Store::record_alarms`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmChange {
+    /// A new alarm (its `id` is ignored).
+    Raise(AlarmRecord),
+    /// Clears the active alarm of a rule on a datastream, if there is one.
+    Clear {
+        rule: String,
+        datastream: i64,
+        at: DateTime<Utc>,
+        reason: String,
+    },
+}
+
+/// What [`Store::record_alarms`] did with one change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlarmOutcome {
+    /// The alarm raised, or the one cleared (`None`: nothing was active).
+    pub alarm: Option<i64>,
+    /// For a raise: the case of the rule's previous alarm on the datastream;
+    /// for a clear: the cleared alarm's case.
+    pub case_id: Option<i64>,
+}
+
 // --- cases ---------------------------------------------------------------------
 
 /// The queryable summary of a case, rewritten with every append. The case's
@@ -481,6 +505,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<ObservationRow>>;
     /// Records a raised alarm (its `id` is ignored); returns its id.
     async fn raise_alarm(&self, alarm: AlarmRecord) -> StoreResult<i64>;
+    /// Records a batch of alarm changes in order, in one transaction.
+    async fn record_alarms(&self, changes: Vec<AlarmChange>) -> StoreResult<Vec<AlarmOutcome>>;
     /// Links an alarm to its case.
     async fn set_alarm_case(&self, id: i64, case_id: i64) -> StoreResult<()>;
     /// Clears an active alarm; `NotFound` if unknown, `Conflict` if cleared.
