@@ -20,6 +20,7 @@ pub mod problem;
 pub mod responsibility;
 pub mod sensors;
 pub mod transparency;
+pub mod vital;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -297,6 +298,7 @@ impl UserDto {
         sensors::ingest,
         sensors::list_alarms,
         sensors::acknowledge,
+        vital::vital_signs,
     ),
     modifiers(&SecurityAddon),
     tags(
@@ -340,6 +342,7 @@ pub fn app(state: AppState) -> Router {
         .merge(open311::router())
         .merge(citizen::router())
         .merge(sensors::router())
+        .merge(vital::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))

@@ -301,3 +301,83 @@ async fn bad_batches_name_the_field_and_only_gateways_and_operators_post() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn vital_signs_show_air_quality_sensors_online_alarms_and_cases_by_district() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for (name, lon) in [("A", 121.435), ("B", 121.436)] {
+        let (_, stream) = app
+            .call(
+                "POST",
+                "/api/v1/sensors/datastreams",
+                Some("admin"),
+                Some(
+                    json!({"name": name, "thing": name, "property": "pm25", "unit": "µg/m³",
+                    "period_minutes": 60, "lon": lon, "lat": 31.247}),
+                ),
+            )
+            .await;
+        ids.push(stream["id"].as_i64().unwrap());
+    }
+    // Sensor A: 60, 80, 80 in the last three hours; sensor B never speaks.
+    let now = Utc::now();
+    let at = |hours: i64| (now - Duration::hours(hours)).to_rfc3339();
+    let body = json!({"observations": [
+        {"datastream": ids[0], "phenomenon_time": at(3), "result": 60},
+        {"datastream": ids[0], "phenomenon_time": at(2), "result": 80},
+        {"datastream": ids[0], "phenomenon_time": at(1), "result": 80}]});
+    let (status, report) = post(&app, "admin", body).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["cases_opened"].as_array().unwrap().len(), 1);
+
+    let (status, signs) = app.get("/api/v1/vital-signs", None).await;
+    assert_eq!(status, StatusCode::OK, "{signs}");
+    let area = |code: &str| {
+        signs["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["code"] == code)
+            .unwrap_or_else(|| panic!("no {code} in {signs}"))
+            .clone()
+    };
+    let indicator = |area: &Value, name: &str| {
+        area["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(signs["areas"][0]["code"], "310000", "the city first");
+    assert_eq!(signs["areas"].as_array().unwrap().len(), 17);
+    let putuo = area("310107");
+    let air = indicator(&putuo, "air_quality");
+    assert_eq!(air["value"], 106.3, "PM2.5 80 → index 106.25");
+    assert_eq!(
+        (air["status"].as_str(), air["note"].as_str()),
+        (Some("yellow"), Some("轻度污染"))
+    );
+    let online = indicator(&putuo, "sensors_online");
+    assert_eq!(
+        (online["value"].as_f64(), online["status"].as_str()),
+        (Some(50.0), Some("red"))
+    );
+    assert_eq!(indicator(&putuo, "alarms_major")["value"], 1.0);
+    assert!(indicator(&putuo, "cases_open")["value"].as_f64().unwrap() >= 1.0);
+    let huangpu = area("310101");
+    assert!(indicator(&huangpu, "air_quality")["value"].is_null());
+    assert_eq!(indicator(&huangpu, "air_quality")["status"], "grey");
+    assert_eq!(indicator(&huangpu, "alarms_major")["value"], 0.0);
+    let city = area("310000");
+    assert_eq!(indicator(&city, "air_quality")["value"], 106.3);
+
+    let (status, only_city) = app.get("/api/v1/vital-signs?by=city", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(only_city["areas"].as_array().unwrap().len(), 1);
+    let (status, problem) = app.get("/api/v1/vital-signs?by=street", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["field"], "by");
+}

@@ -1030,6 +1030,9 @@ fn case_where(query: &CaseQuery) -> (String, Vec<OwnedParam>) {
     if query.closed_only {
         push("c.open = ?", Box::new(false), &mut values);
     }
+    if let Some(by) = query.due_by {
+        push("c.due_at <= ?::TIMESTAMPTZ", Box::new(by), &mut values);
+    }
     if !query.channels.is_empty() {
         push(
             "c.channel = ANY(?::TEXT[])",

@@ -1049,6 +1049,13 @@ fn case_where(query: &CaseQuery) -> (String, Vec<rusqlite::types::Value>) {
     if query.closed_only {
         clauses.push("open = 0".into());
     }
+    if let Some(by) = query.due_by {
+        clauses.push(push(
+            "due_at <= ?".into(),
+            Value::Text(timestamp(by)),
+            &mut values,
+        ));
+    }
     if !query.channels.is_empty() {
         let parts: Vec<String> = query
             .channels

@@ -1624,6 +1624,21 @@ pub async fn case_queries_filter_by_channel_update_and_closing(store: &dyn Store
         .await
         .unwrap();
     assert_eq!(count, 0);
+    // Overdue: a running clock due by then (the hotline case's is due at
+    // its creation + 2 h; the closed case's clock no longer matters).
+    let overdue = |by: DateTime<Utc>| CaseQuery {
+        due_by: Some(by),
+        open_only: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(overdue(t0() + Duration::hours(2))).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids(overdue(t0() + Duration::hours(3))).await,
+        vec![hotline.id]
+    );
 }
 
 fn pm25_stream(at: DateTime<Utc>) -> DatastreamRecord {

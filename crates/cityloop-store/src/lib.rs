@@ -348,6 +348,9 @@ pub struct CaseQuery {
     pub updated_to: Option<DateTime<Utc>>,
     /// Only closed (no longer open) cases.
     pub closed_only: bool,
+    /// Only cases with a running clock due at or before this instant
+    /// (overdue at it).
+    pub due_by: Option<DateTime<Utc>>,
     /// Only cases that came in through these channels (empty: any).
     pub channels: Vec<String>,
     /// [min lon, min lat, max lon, max lat].
