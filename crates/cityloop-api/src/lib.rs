@@ -298,6 +298,8 @@ impl UserDto {
         sensors::ingest,
         sensors::list_alarms,
         sensors::acknowledge,
+        sensors::get_rules,
+        sensors::put_rules,
         vital::vital_signs,
     ),
     modifiers(&SecurityAddon),

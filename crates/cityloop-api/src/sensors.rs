@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/sensors/observations", post(ingest))
         .route("/api/v1/sensors/alarms", get(list_alarms))
+        .route("/api/v1/sensors/rules", get(get_rules).put(put_rules))
         .route("/api/v1/sensors/alarms/{id}/acknowledge", post(acknowledge))
 }
 
@@ -421,4 +422,55 @@ pub async fn acknowledge(
         .await?
         .ok_or_else(|| Problem::not_found(format!("alarm {id} not found")))?;
     Ok(Json(alarm.into()))
+}
+
+/// The alarm rules in force (staff).
+#[utoipa::path(get, path = "/api/v1/sensors/rules", tag = "sensors",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The rules, as in data/sensor-rules.json"),
+        (status = 401, body = crate::problem::ProblemBody), (status = 403, body = crate::problem::ProblemBody)))]
+pub async fn get_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<serde_json::Value>> {
+    caller.require(caller.0.role.is_staff(), "see the alarm rules")?;
+    let rules = perception(&state)?.rules();
+    Ok(Json(
+        serde_json::to_value(rules).map_err(|_| Problem::internal())?,
+    ))
+}
+
+/// Replace the alarm rules (admin); logged. Alarms still active under a rule
+/// of the same id stay active.
+#[utoipa::path(put, path = "/api/v1/sensors/rules", tag = "sensors",
+    request_body(content_type = "application/json", description = "An array of rules, as in data/sensor-rules.json"),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The rules now in force"), (status = 400, body = crate::problem::ProblemBody),
+        (status = 401, body = crate::problem::ProblemBody), (status = 403, body = crate::problem::ProblemBody)))]
+pub async fn put_rules(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<serde_json::Value>,
+) -> ApiResult<Json<serde_json::Value>> {
+    caller.require(caller.0.role == Role::Admin, "change the alarm rules")?;
+    let text = body.to_string();
+    let rules = cityloop_sense::parse_rules(&text).map_err(|e| {
+        let field = if e.rule.is_empty() {
+            e.field.clone()
+        } else {
+            format!("{}.{}", e.rule, e.field)
+        };
+        Problem::invalid(field, e.to_string())
+    })?;
+    let leaf = crate::transparency::config_leaf(
+        &state,
+        &caller.0,
+        cityloop_perception::RULES_SETTING,
+        &format!("replace with {} rules", rules.len()),
+        text.as_bytes(),
+    );
+    let count = rules.len();
+    perception(&state)?.replace_rules(rules, vec![leaf]).await?;
+    tracing::info!(by = %caller.0.id, rules = count, "sensor rules replaced");
+    get_rules(State(state), caller).await
 }

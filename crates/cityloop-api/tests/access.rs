@@ -93,6 +93,7 @@ const MATRIX: &[Row] = &[
     Row { method: "GET", uri: "/api/v1/sensors/datastreams", body: none, expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200] },
     Row { method: "GET", uri: "/api/v1/sensors/alarms", body: none,    expect: [401, 403, 200, 200, 200, 200, 200, 200, 200, 200] },
     Row { method: "GET", uri: "/api/v1/vital-signs?by=city", body: none, expect: [200, 200, 200, 200, 200, 200, 200, 200, 200, 200] },
+    Row { method: "GET", uri: "/api/v1/sensors/rules", body: none,     expect: [401, 403, 200, 200, 200, 200, 200, 200, 200, 200] },
     Row { method: "POST", uri: "/api/v1/sensors/alarms/424242/acknowledge", body: none, expect: [401, 403, 404, 403, 403, 404, 403, 404, 403, 403] },
 ];
 

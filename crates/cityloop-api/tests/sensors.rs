@@ -381,3 +381,85 @@ async fn vital_signs_show_air_quality_sensors_online_alarms_and_cases_by_distric
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(problem["field"], "by");
 }
+
+#[tokio::test]
+async fn rules_are_replaced_by_an_admin_and_take_effect_at_once() {
+    let app = TestApp::spawn().await;
+    let (_, stream) = app
+        .call(
+            "POST",
+            "/api/v1/sensors/datastreams",
+            Some("admin"),
+            Some(
+                json!({"name": "Noise", "thing": "n-1", "property": "noise", "unit": "dB(A)",
+                "period_minutes": 0, "lon": 121.435, "lat": 31.247}),
+            ),
+        )
+        .await;
+    let id = stream["id"].as_i64().unwrap();
+    let (status, rules) = app.get("/api/v1/sensors/rules", Some("operator")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["property"] == "pm25")
+    );
+    // No noise rule yet: a loud reading raises nothing.
+    let (_, report) = post(&app, "admin", batch(id, &[(0, 80.0)])).await;
+    assert_eq!(report["alarms_raised"], json!([]));
+
+    let noise = json!([{"id": "noise-night", "name": "夜间噪声超标", "property": "noise",
+        "when": {"threshold": {"op": ">", "value": 55}}, "severity": "minor",
+        "case": {"category": "06028"}}]);
+    for (user, expected) in [
+        ("operator", StatusCode::FORBIDDEN),
+        ("admin", StatusCode::OK),
+    ] {
+        let (status, body) = app
+            .call(
+                "PUT",
+                "/api/v1/sensors/rules",
+                Some(user),
+                Some(noise.clone()),
+            )
+            .await;
+        assert_eq!(status, expected, "{user}: {body}");
+    }
+    let (_, report) = post(&app, "admin", batch(id, &[(1, 70.0)])).await;
+    assert_eq!(
+        report["alarms_raised"].as_array().unwrap().len(),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        report["cases_opened"].as_array().unwrap().len(),
+        1,
+        "噪声扰民 opens a case"
+    );
+
+    let bad = json!([{"id": "x", "name": "x", "property": "noise",
+        "when": {"missing": {"silent_minutes": 0}}, "severity": "minor"}]);
+    let (status, problem) = app
+        .call("PUT", "/api/v1/sensors/rules", Some("admin"), Some(bad))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        problem["field"], "x.when.missing.silent_minutes",
+        "{problem}"
+    );
+    let (_, rules) = app.get("/api/v1/sensors/rules", Some("operator")).await;
+    assert_eq!(
+        rules[0]["id"], "noise-night",
+        "a refused change changes nothing"
+    );
+    // Kept in the store: a restart reads them back.
+    let reopened = cityloop_perception::Perception::open(
+        app.state.cases_arc(),
+        cityloop_perception::shipped_rules(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reopened.rules()[0].id, "noise-night");
+}

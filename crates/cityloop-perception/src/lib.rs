@@ -91,28 +91,41 @@ fn engine_stream(record: &DatastreamRecord) -> Stream {
 }
 
 impl Perception {
-    /// Opens the service with `rules`, restoring the engine from the store.
+    /// Opens the service, restoring the engine from the store. The rules
+    /// are those last set through [`Perception::replace_rules`] (kept in
+    /// the store), else `rules`.
     pub async fn open(
         cases: Arc<CaseService>,
         rules: Vec<Rule>,
     ) -> Result<Perception, PerceptionError> {
         let store = cases.store_arc();
-        let mut engine = Engine::new(rules);
-        let active = store.alarms(true, cityloop_store::PAGE_ROWS_MAX).await?;
-        for record in store.datastreams().await? {
-            engine.add_stream(engine_stream(&record));
-            let rules: Vec<usize> = active
-                .iter()
-                .filter(|a| a.datastream == record.id)
-                .filter_map(|a| engine.rule_index(&a.rule))
-                .collect();
-            engine.restore(record.id as u64, record.last_at, &rules);
-        }
+        let rules = match store.setting(RULES_SETTING).await? {
+            Some(text) => cityloop_sense::parse_rules(&text)
+                .map_err(|e| invalid(format!("stored {RULES_SETTING}"), e.to_string()))?,
+            None => rules,
+        };
+        let engine = restored_engine(store.as_ref(), rules).await?;
         Ok(Perception {
             store,
             cases,
             engine: Mutex::new(engine),
         })
+    }
+
+    /// Puts new rules in force: stored (with the transparency log's
+    /// `audit` leaves) and the engine rebuilt from the store — alarms still
+    /// active under a rule of the same id stay active; runs and windows
+    /// start afresh.
+    pub async fn replace_rules(
+        &self,
+        rules: Vec<Rule>,
+        audit: cityloop_store::Audit,
+    ) -> Result<(), PerceptionError> {
+        let text = serde_json::to_string(&rules).map_err(|e| invalid("rules", e.to_string()))?;
+        self.store.put_setting(RULES_SETTING, &text, audit).await?;
+        let engine = restored_engine(self.store.as_ref(), rules).await?;
+        *self.engine() = engine;
+        Ok(())
     }
 
     fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
@@ -454,6 +467,26 @@ impl Perception {
 /// The area code a datastream is in (its path's last element).
 pub fn area_of(record: &DatastreamRecord) -> Option<&AreaCode> {
     record.area_path.last()
+}
+
+/// The setting that keeps rules set through the API.
+pub const RULES_SETTING: &str = "sensor_rules";
+
+/// An engine over `rules` with every stored datastream, its latest
+/// phenomenon time and its active alarms.
+async fn restored_engine(store: &dyn Store, rules: Vec<Rule>) -> Result<Engine, PerceptionError> {
+    let mut engine = Engine::new(rules);
+    let active = store.alarms(true, cityloop_store::PAGE_ROWS_MAX).await?;
+    for record in store.datastreams().await? {
+        engine.add_stream(engine_stream(&record));
+        let rules: Vec<usize> = active
+            .iter()
+            .filter(|a| a.datastream == record.id)
+            .filter_map(|a| engine.rule_index(&a.rule))
+            .collect();
+        engine.restore(record.id as u64, record.last_at, &rules);
+    }
+    Ok(engine)
 }
 
 /// The rules shipped in `data/sensor-rules.json`.
