@@ -93,11 +93,14 @@ async fn a_sustained_breach_opens_one_case_and_its_clearing_is_recorded_on_it() 
         "{case}"
     );
 
-    // Back to 40: cleared, and recorded on the case.
+    // One hour back to 40 is a dip (the rule clears after two normal hours).
     let (_, report) = post(&app, "operator", batch(id, &[(3, 40.0)])).await;
+    assert_eq!(report["alarms_cleared"], json!([]));
+    // A second normal hour: cleared, and recorded on the case.
+    let (_, report) = post(&app, "operator", batch(id, &[(4, 30.0)])).await;
     assert_eq!(report["alarms_cleared"].as_array().unwrap().len(), 1);
     // Two more hours above 75: raised again, added to the same open case.
-    let (_, report) = post(&app, "operator", batch(id, &[(4, 90.0), (5, 100.0)])).await;
+    let (_, report) = post(&app, "operator", batch(id, &[(5, 90.0), (6, 100.0)])).await;
     assert_eq!(report["alarms_raised"].as_array().unwrap().len(), 1);
     assert_eq!(report["cases_opened"], json!([]), "{report}");
     let (_, case) = app
@@ -116,7 +119,7 @@ async fn a_sustained_breach_opens_one_case_and_its_clearing_is_recorded_on_it() 
         })
         .collect();
     assert_eq!(alarmed.len(), 2, "{case}");
-    assert!(alarmed[0].0 && alarmed[0].1.contains("40"));
+    assert!(alarmed[0].0 && alarmed[0].1.contains("30"), "{alarmed:?}");
     assert!(!alarmed[1].0 && alarmed[1].1.contains("for 120 min"));
 
     // Alarms: staff see them; acknowledging is once.
@@ -163,7 +166,7 @@ async fn a_sustained_breach_opens_one_case_and_its_clearing_is_recorded_on_it() 
     assert_eq!(values, [80.0, 120.0, 40.0]);
 
     // Silent for three hours after the last reading: offline (no case).
-    let last: DateTime<Utc> = DateTime::parse_from_rfc3339(&hour(5))
+    let last: DateTime<Utc> = DateTime::parse_from_rfc3339(&hour(6))
         .unwrap()
         .with_timezone(&Utc);
     let perception = app.state.perception().unwrap();

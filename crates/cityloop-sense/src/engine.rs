@@ -18,7 +18,8 @@
 //!   is from its first observation to the latest plus one period (an hourly
 //!   value covers its hour): two hourly values above 75 make a 120-minute
 //!   run. The alarm is raised when the length reaches `for_minutes` and
-//!   cleared by the first observation that does not violate.
+//!   cleared when a run of normal values (same rule) reaches
+//!   `clear_for_minutes` — with 0, by the first normal value.
 //! - **Rate of change** compares each observation with the previous one.
 //! - **Window** aggregates the observations within `window_minutes` before
 //!   and including the latest.
@@ -107,6 +108,8 @@ struct State {
     active: bool,
     /// Threshold: the current run's first and latest observation.
     run: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Threshold: the current run of normal values (for hysteresis).
+    normal_run: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Rate of change: the previous observation.
     previous: Option<(DateTime<Utc>, f64)>,
     /// Window: the observations in the window.
@@ -306,19 +309,30 @@ fn evaluate(
             op,
             value: limit,
             for_minutes,
+            clear_for_minutes,
         } => {
-            if !op.holds(value, *limit) {
-                state.run = None;
-                return Verdict::Normal(format!(
-                    "{property} {value} back within {} {limit}",
-                    op.as_str()
-                ));
-            }
             let gap_max = period * 2;
-            let start = match state.run {
+            // A run continues over at most one missing reading.
+            let extend = |run: Option<(DateTime<Utc>, DateTime<Utc>)>| match run {
                 Some((start, latest)) if period.is_zero() || at - latest <= gap_max => start,
                 _ => at,
             };
+            if !op.holds(value, *limit) {
+                state.run = None;
+                let start = extend(state.normal_run);
+                state.normal_run = Some((start, at));
+                let normal = at - start + period;
+                return if normal >= Duration::minutes(i64::from(*clear_for_minutes)) {
+                    Verdict::Normal(format!(
+                        "{property} {value} back within {} {limit}",
+                        op.as_str()
+                    ))
+                } else {
+                    Verdict::Undecided
+                };
+            }
+            state.normal_run = None;
+            let start = extend(state.run);
             state.run = Some((start, at));
             let length = at - start + period;
             if length >= Duration::minutes(i64::from(*for_minutes)) {

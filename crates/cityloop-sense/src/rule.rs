@@ -12,7 +12,8 @@
 //!
 //! `when` is one of
 //! - `threshold` — `op` (`>`, `>=`, `<`, `<=`) `value`, sustained for
-//!   `for_minutes` (0: at once);
+//!   `for_minutes` (0: at once), cleared once normal for `clear_for_minutes`
+//!   (0: at the first normal value);
 //! - `rate_of_change` — the absolute change per `per_minutes` exceeds `limit`;
 //! - `missing` — no observation for `silent_minutes` (the device is offline);
 //! - `window` — the `mean`, `max` or `min` over the last `window_minutes`
@@ -111,6 +112,10 @@ pub enum Condition {
         value: f64,
         #[serde(default)]
         for_minutes: u32,
+        /// Hysteresis: an active alarm clears only once the value has been
+        /// back to normal this long (0: at the first normal value).
+        #[serde(default)]
+        clear_for_minutes: u32,
     },
     RateOfChange {
         limit: f64,
@@ -212,10 +217,14 @@ impl Rule {
         };
         match &self.when {
             Condition::Threshold {
-                value, for_minutes, ..
+                value,
+                for_minutes,
+                clear_for_minutes,
+                ..
             } => {
                 finite("when.threshold.value", *value)?;
                 minutes("when.threshold.for_minutes", *for_minutes, true)?;
+                minutes("when.threshold.clear_for_minutes", *clear_for_minutes, true)?;
             }
             Condition::RateOfChange { limit, per_minutes } => {
                 finite("when.rate_of_change.limit", *limit)?;

@@ -319,3 +319,24 @@ proptest! {
         prop_assert_eq!(once, twice);
     }
 }
+
+#[test]
+fn hysteresis_keeps_an_alarm_through_a_short_dip() {
+    let json = r#"[{"id": "pm25-high", "name": "x", "property": "pm25",
+        "when": {"threshold": {"op": ">", "value": 75, "for_minutes": 120, "clear_for_minutes": 120}},
+        "severity": "major"}]"#;
+    let mut engine = Engine::new(rules(json));
+    engine.add_stream(stream(1, "pm25", 60));
+    engine.observe(obs(1, 0, 80.0)).unwrap();
+    assert_eq!(kinds(&engine.observe(obs(1, 1, 90.0)).unwrap()), ["raised"]);
+    // One normal hour is a dip, not a clearing; the alarm stays, once.
+    assert!(engine.observe(obs(1, 2, 60.0)).unwrap().is_empty());
+    assert!(engine.observe(obs(1, 3, 95.0)).unwrap().is_empty());
+    assert!(engine.is_active(0, 1));
+    // Two normal hours clear it.
+    assert!(engine.observe(obs(1, 4, 50.0)).unwrap().is_empty());
+    assert_eq!(
+        kinds(&engine.observe(obs(1, 5, 40.0)).unwrap()),
+        ["cleared"]
+    );
+}
