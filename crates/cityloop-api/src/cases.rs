@@ -23,6 +23,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cases", post(create_case).get(list_cases))
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/actions/{action}", post(act))
+        .route(
+            "/api/v1/cases/{id}/media",
+            post(upload_media).layer(axum::extract::DefaultBodyLimit::max(
+                crate::door::REPORT_BODY_BYTES_MAX,
+            )),
+        )
+        .route("/api/v1/cases/{id}/media/{media}", get(get_media))
         .route("/api/v1/sla/rules", get(get_rules).put(put_rules))
         .route("/api/v1/sla/due", get(sla_due))
         .route("/api/v1/metrics/cases", get(case_metrics))
@@ -445,8 +452,10 @@ pub struct MediaDto {
     pub content_type: String,
     pub size: u64,
     pub sha256: String,
-    /// Where to fetch it (public photos).
+    /// Where staff fetch it.
     pub url: Option<String>,
+    /// A citizen's report photo (also served publicly) or a unit's evidence.
+    pub public: bool,
 }
 
 async fn visible_case(state: &AppState, caller: &Caller, id: i64) -> ApiResult<CaseRow> {
@@ -534,7 +543,8 @@ pub async fn get_case(
         .await?
         .into_iter()
         .map(|m| MediaDto {
-            url: m.public.then(|| format!("/api/v1/public/media/{}", m.id)),
+            url: Some(format!("/api/v1/cases/{id}/media/{}", m.id)),
+            public: m.public,
             id: m.id,
             content_type: m.content_type,
             size: m.size,
@@ -582,12 +592,15 @@ pub async fn act(
     } else {
         serde_json::from_slice(&body).map_err(|e| Problem::invalid("body", e.to_string()))?
     };
-    let command = cityloop_cases::codec::parse_command(&action, &body).map_err(|error| {
+    let mut command = cityloop_cases::codec::parse_command(&action, &body).map_err(|error| {
         Problem::invalid(
             error.field().unwrap_or("action").to_owned(),
             error.to_string(),
         )
     })?;
+    if let cityloop_workflow::Command::Reply { evidence, .. } = &mut command {
+        bind_evidence(&state, id, evidence).await?;
+    }
     let actor = Actor::from_user(&caller.0);
     let row = state.cases().act(id, &actor, command, state.now()).await?;
     state.publish_case_change(id);
@@ -724,4 +737,127 @@ pub(crate) fn parse_instant(field: &'static str, text: &str) -> ApiResult<DateTi
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| Problem::invalid(field, format!("not an RFC 3339 instant: {e}")))
+}
+
+/// Binds `media:<id>` evidence of a reply to the stored photo: it must be
+/// this case's, and the reference is rewritten as `media:<id>:<sha256>` so
+/// the history row — and its transparency-log leaf — commits to the bytes.
+async fn bind_evidence(state: &AppState, case_id: i64, evidence: &mut [String]) -> ApiResult<()> {
+    for (i, item) in evidence.iter_mut().enumerate() {
+        let Some(rest) = item.trim().strip_prefix("media:") else {
+            continue;
+        };
+        let media_id = rest.split(':').next().unwrap_or_default().to_owned();
+        let field = format!("evidence[{i}]");
+        let upload = state.store().media(&media_id).await?;
+        match upload {
+            Some(upload) if upload.record.case_id == case_id => {
+                *item = format!("media:{}:{}", upload.record.id, upload.record.sha256);
+            }
+            _ => {
+                return Err(Problem::invalid(
+                    field,
+                    format!("media {media_id:?} is not a photo of case {case_id}; upload it first"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadedMedia {
+    pub id: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    /// What to put in a reply's `evidence`.
+    pub reference: String,
+}
+
+/// Upload evidence photos of a case (the units that handle it, dispatchers,
+/// inspectors): `media` parts, JPEG, PNG or WebP, at most 3 of 5 MiB.
+/// Reference them in a reply's `evidence` as `media:<id>`.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/media", tag = "cases",
+    params(("id" = i64, Path, description = "The case")),
+    request_body(content_type = "multipart/form-data", description = "photos as `media` parts"),
+    security(("bearer" = [])),
+    responses((status = 201, body = Vec<UploadedMedia>), (status = 400, body = crate::problem::ProblemBody),
+        (status = 401, body = crate::problem::ProblemBody), (status = 403, body = crate::problem::ProblemBody),
+        (status = 404, body = crate::problem::ProblemBody), (status = 413, body = crate::problem::ProblemBody)))]
+pub async fn upload_media(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    form: Result<crate::door::Form, crate::door::FieldError>,
+) -> ApiResult<(StatusCode, Json<Vec<UploadedMedia>>)> {
+    caller.require(
+        matches!(
+            caller.0.role,
+            Role::Handler | Role::DeptLead | Role::Operator | Role::Supervisor | Role::Admin
+        ),
+        "upload evidence",
+    )?;
+    visible_case(&state, &caller, id).await?;
+    let photos = crate::door::photos(&form?)?;
+    if photos.is_empty() {
+        return Err(Problem::invalid(
+            "media",
+            "attach at least one photo as a media part",
+        ));
+    }
+    let mut uploaded = Vec::new();
+    for photo in photos {
+        let upload = cityloop_cases::media_upload(id, photo, false, state.now());
+        let record = upload.record.clone();
+        state.store().put_media(upload, Vec::new()).await?;
+        uploaded.push(UploadedMedia {
+            reference: format!("media:{}", record.id),
+            id: record.id,
+            content_type: record.content_type,
+            size: record.size,
+            sha256: record.sha256,
+        });
+    }
+    Ok((StatusCode::CREATED, Json(uploaded)))
+}
+
+/// A photo of a case, for whoever may see the case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/media/{media}", tag = "cases",
+    params(("id" = i64, Path, description = "The case"), ("media" = String, Path, description = "The photo")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The image", content_type = "image/jpeg"),
+        (status = 401, body = crate::problem::ProblemBody), (status = 403, body = crate::problem::ProblemBody),
+        (status = 404, body = crate::problem::ProblemBody)))]
+pub async fn get_media(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, media)): Path<(i64, String)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    visible_case(&state, &caller, id).await?;
+    let upload = state
+        .store()
+        .media(&media)
+        .await?
+        .filter(|u| u.record.case_id == id)
+        .ok_or_else(|| Problem::not_found(format!("no photo {media:?} of case {id}")))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                upload.record.content_type.clone(),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, max-age=3600".to_owned(),
+            ),
+            (
+                axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                "nosniff".to_owned(),
+            ),
+        ],
+        upload.bytes,
+    )
+        .into_response())
 }

@@ -281,6 +281,8 @@ impl UserDto {
         cases::put_rules,
         cases::sla_due,
         cases::case_metrics,
+        cases::upload_media,
+        cases::get_media,
         transparency::checkpoint,
         transparency::key,
         transparency::inclusion,
