@@ -297,6 +297,7 @@ impl UserDto {
         sensors::create_datastream,
         sensors::list_datastreams,
         sensors::list_observations,
+        sensors::series,
         sensors::ingest,
         sensors::list_alarms,
         sensors::acknowledge,

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/sensors/datastreams/{id}/observations",
             get(list_observations),
         )
+        .route("/api/v1/sensors/datastreams/{id}/series", get(series))
         .route("/api/v1/sensors/observations", post(ingest))
         .route("/api/v1/sensors/alarms", get(list_alarms))
         .route("/api/v1/sensors/rules", get(get_rules).put(put_rules))
@@ -218,6 +219,76 @@ pub async fn list_observations(
                 phenomenon_time: o.phenomenon_time,
                 result: o.result,
                 received_at: o.received_at,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesQuery {
+    /// From this phenomenon time (RFC 3339); default: seven days before `to`.
+    pub from: Option<String>,
+    /// Before this phenomenon time; default: now.
+    pub to: Option<String>,
+    /// The bucket size in minutes (1–10080), default 60.
+    pub bucket_minutes: Option<u32>,
+    /// The most buckets, default 1000.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BucketDto {
+    pub start: DateTime<Utc>,
+    pub count: u64,
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// A datastream's history downsampled for charts: count, mean, min and max
+/// per bucket (aligned to the Unix epoch), oldest first.
+#[utoipa::path(get, path = "/api/v1/sensors/datastreams/{id}/series", tag = "sensors",
+    params(("id" = i64, Path, description = "The datastream"), SeriesQuery),
+    responses((status = 200, body = Vec<BucketDto>), (status = 400, body = crate::problem::ProblemBody),
+        (status = 404, body = crate::problem::ProblemBody)))]
+pub async fn series(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(query): Query<SeriesQuery>,
+) -> ApiResult<Json<Vec<BucketDto>>> {
+    if state.store().datastream(id).await?.is_none() {
+        return Err(Problem::not_found(format!("datastream {id} not found")));
+    }
+    let to = match query.to.as_deref() {
+        Some(text) => crate::cases::parse_instant("to", text)?,
+        None => state.now(),
+    };
+    let from = match query.from.as_deref() {
+        Some(text) => crate::cases::parse_instant("from", text)?,
+        None => to - chrono::Duration::days(7),
+    };
+    let bucket = query.bucket_minutes.unwrap_or(60);
+    if !(1..=10_080).contains(&bucket) {
+        return Err(Problem::invalid("bucket_minutes", "1 to 10080 (a week)"));
+    }
+    let limit = query.limit.unwrap_or(1000);
+    if limit == 0 || limit > cityloop_store::PAGE_ROWS_MAX {
+        return Err(Problem::invalid("limit", "limit must be 1–1000"));
+    }
+    let buckets = state
+        .store()
+        .observation_buckets(id, from, to, bucket, limit)
+        .await?;
+    Ok(Json(
+        buckets
+            .into_iter()
+            .map(|b| BucketDto {
+                start: b.start,
+                count: b.count,
+                mean: b.mean,
+                min: b.min,
+                max: b.max,
             })
             .collect(),
     ))

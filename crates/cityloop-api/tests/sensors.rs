@@ -164,6 +164,37 @@ async fn a_sustained_breach_opens_one_case_and_its_clearing_is_recorded_on_it() 
         .map(|o| o["result"].as_f64().unwrap())
         .collect();
     assert_eq!(values, [80.0, 120.0, 40.0]);
+    // Downsampled for charts: two-hour buckets (hour 0 is 00:00 UTC).
+    let (status, buckets) = app
+        .get(
+            &format!(
+                "/api/v1/sensors/datastreams/{id}/series?from={}&to={}&bucket_minutes=120",
+                hour(0).replace('+', "%2B"),
+                hour(7).replace('+', "%2B")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{buckets}");
+    let means: Vec<f64> = buckets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["mean"].as_f64().unwrap())
+        .collect();
+    assert_eq!(means, [70.0, 80.0, 60.0, 100.0]);
+    assert_eq!(buckets[0]["max"], 80.0);
+    assert_eq!(buckets[3]["count"], 1);
+    let (status, problem) = app
+        .get(
+            &format!("/api/v1/sensors/datastreams/{id}/series?bucket_minutes=0"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bucket_minutes"))
+    );
 
     // Silent for three hours after the last reading: offline (no case).
     let last: DateTime<Utc> = DateTime::parse_from_rfc3339(&hour(6))

@@ -26,9 +26,9 @@ use cityloop_domain::{
 use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
     Attachments, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow,
-    CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationRow,
-    ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult, TimerRow,
-    TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
+    CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationBucket,
+    ObservationRow, ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult,
+    TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
     tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -2100,6 +2100,59 @@ impl Store for PostgresStore {
                 received_at: row.get(2),
             })
             .collect())
+    }
+
+    async fn observation_buckets(
+        &self,
+        datastream: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket_minutes: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<ObservationBucket>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let seconds = i64::from(bucket_minutes.max(1)) * 60;
+        let limit = i64::from(page_limit(limit));
+        let rows = query(
+            &transaction,
+            "SELECT floor(extract(epoch FROM phenomenon_time)::FLOAT8 / $4::FLOAT8)::BIGINT AS b,
+                    count(*), avg(result), min(result), max(result)
+             FROM observations
+             WHERE datastream_id = $1 AND phenomenon_time >= $2 AND phenomenon_time < $3
+             GROUP BY b ORDER BY b LIMIT $5",
+            &[&datastream, &from, &to, &(seconds as f64), &limit],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter()
+            .map(|row| {
+                let bucket: i64 = row.get(0);
+                let count: i64 = row.get(1);
+                Ok(ObservationBucket {
+                    start: DateTime::from_timestamp(bucket * seconds, 0).ok_or_else(|| {
+                        StoreError::Backend(format!("observation bucket {bucket} out of range"))
+                    })?,
+                    count: count as u64,
+                    mean: row.get(2),
+                    min: row.get(3),
+                    max: row.get(4),
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_observations_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let deleted = execute(
+            &transaction,
+            "DELETE FROM observations WHERE phenomenon_time < $1",
+            &[&before],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(deleted)
     }
 
     async fn raise_alarm(&self, alarm: AlarmRecord) -> StoreResult<i64> {

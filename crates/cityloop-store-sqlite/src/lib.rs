@@ -27,9 +27,9 @@ use cityloop_domain::{
 use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
     Attachments, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow,
-    CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationRow,
-    ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult, TimerRow,
-    TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
+    CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationBucket,
+    ObservationRow, ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult,
+    TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
     tile_hashes,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -2166,6 +2166,65 @@ impl Store for SqliteStore {
                 });
             }
             Ok(found)
+        })
+        .await
+    }
+
+    async fn observation_buckets(
+        &self,
+        datastream: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket_minutes: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<ObservationBucket>> {
+        let seconds = i64::from(bucket_minutes.max(1)) * 60;
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT CAST(strftime('%s', substr(phenomenon_time, 1, 19)) AS INTEGER) / ?4 AS b,
+                            count(*), avg(result), min(result), max(result)
+                     FROM observations
+                     WHERE datastream_id = ?1 AND phenomenon_time >= ?2 AND phenomenon_time < ?3
+                     GROUP BY b ORDER BY b LIMIT ?5",
+                )
+                .map_err(backend_error)?;
+            let mut rows = statement
+                .query(params![
+                    datastream,
+                    timestamp(from),
+                    timestamp(to),
+                    seconds,
+                    page_limit(limit)
+                ])
+                .map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                let bucket: i64 = row.get(0).map_err(backend_error)?;
+                let count: i64 = row.get(1).map_err(backend_error)?;
+                found.push(ObservationBucket {
+                    start: DateTime::from_timestamp(bucket * seconds, 0)
+                        .ok_or_else(|| corrupt("observation bucket", bucket))?,
+                    count: count as u64,
+                    mean: row.get(2).map_err(backend_error)?,
+                    min: row.get(3).map_err(backend_error)?,
+                    max: row.get(4).map_err(backend_error)?,
+                });
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn delete_observations_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |transaction| {
+            exec(
+                transaction,
+                "DELETE FROM observations WHERE phenomenon_time < ?1",
+                params![timestamp(before)],
+            )
+            .map(|n| n as u64)
+            .map_err(backend_error)
         })
         .await
     }

@@ -49,7 +49,8 @@ macro_rules! conformance_suite {
             case_queries_filter_by_channel_update_and_closing,
             observations_are_stored_once_per_phenomenon_time,
             alarms_go_from_raised_to_cleared_once,
-            a_batch_of_alarm_changes_is_recorded_in_order
+            a_batch_of_alarm_changes_is_recorded_in_order,
+            observations_are_downsampled_and_expire
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -1885,4 +1886,57 @@ pub async fn a_batch_of_alarm_changes_is_recorded_in_order(store: &dyn Store) {
     let stored = store.alarm(second).await.unwrap().unwrap();
     assert_eq!(stored.cleared_at, Some(t0() + Duration::hours(5)));
     assert_eq!(stored.reason, "hour 4");
+}
+
+pub async fn observations_are_downsampled_and_expire(store: &dyn Store) {
+    seeded(store).await;
+    let id = store
+        .create_datastream(pm25_stream(t0()), Vec::new())
+        .await
+        .unwrap();
+    // t0() is 01:00 UTC: every 20 minutes for 3 hours, values 0, 1, 2, …
+    let rows: Vec<ObservationRow> = (0..9)
+        .map(|k| ObservationRow {
+            datastream: id,
+            phenomenon_time: t0() + Duration::minutes(20 * k),
+            result: k as f64,
+            received_at: t0(),
+        })
+        .collect();
+    store.insert_observations(rows).await.unwrap();
+    let hourly = store
+        .observation_buckets(id, t0(), t0() + Duration::hours(3), 60, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        hourly
+            .iter()
+            .map(|b| (b.start, b.count, b.mean, b.min, b.max))
+            .collect::<Vec<_>>(),
+        [
+            (t0(), 3, 1.0, 0.0, 2.0),
+            (t0() + Duration::hours(1), 3, 4.0, 3.0, 5.0),
+            (t0() + Duration::hours(2), 3, 7.0, 6.0, 8.0),
+        ]
+    );
+    let two_hours = store
+        .observation_buckets(id, t0(), t0() + Duration::hours(3), 120, 1)
+        .await
+        .unwrap();
+    assert_eq!(two_hours.len(), 1, "the limit counts buckets");
+    // Buckets align to the epoch: 00:00–02:00 holds 01:00–01:40.
+    assert_eq!(two_hours[0].start, t0() - Duration::hours(1));
+    assert_eq!(two_hours[0].count, 3);
+    // Retention.
+    let deleted = store
+        .delete_observations_before(t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 3);
+    let left = store
+        .observations(id, t0(), t0() + Duration::hours(10), 100, 0)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 6);
+    assert_eq!(left[0].result, 3.0);
 }

@@ -223,6 +223,17 @@ pub struct AlarmRecord {
     pub case_id: Option<i64>,
 }
 
+/// Observations of one datastream aggregated over a time bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ObservationBucket {
+    /// The bucket's start (aligned to the bucket size since the Unix epoch).
+    pub start: DateTime<Utc>,
+    pub count: u64,
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
 /// One alarm change of a batch, for [`Store::record_alarms`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlarmChange {
@@ -506,6 +517,20 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         offset: u32,
     ) -> StoreResult<Vec<ObservationRow>>;
+    /// A datastream's observations with `from <= phenomenon time < to`
+    /// aggregated per `bucket_minutes`, oldest bucket first, at most
+    /// `limit` buckets (downsampled history for charts).
+    async fn observation_buckets(
+        &self,
+        datastream: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket_minutes: u32,
+        limit: u32,
+    ) -> StoreResult<Vec<ObservationBucket>>;
+    /// Deletes observations measured before `before` (retention); returns
+    /// how many.
+    async fn delete_observations_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// Records a raised alarm (its `id` is ignored); returns its id.
     async fn raise_alarm(&self, alarm: AlarmRecord) -> StoreResult<i64>;
     /// Records a batch of alarm changes in order, in one transaction.

@@ -26,6 +26,8 @@ pub struct RawConfig {
     pub mqtt_url: Option<String>,
     /// Put before every MQTT topic (several cities on one broker).
     pub mqtt_prefix: Option<String>,
+    /// Observations older than this many days are deleted (unset: kept).
+    pub observation_retention_days: Option<u32>,
     #[serde(default)]
     pub limits: RawLimits,
 }
@@ -86,6 +88,8 @@ pub struct Settings {
     /// The MQTT broker (host, port), if any.
     pub mqtt: Option<(String, u16)>,
     pub mqtt_prefix: String,
+    /// Days observations are kept (`None`: forever).
+    pub observation_retention_days: Option<u32>,
     pub limits: ApiLimits,
 }
 
@@ -209,6 +213,12 @@ impl Settings {
             transparency_origin,
             mqtt,
             mqtt_prefix,
+            observation_retention_days: match raw.observation_retention_days {
+                Some(0) => {
+                    bail!("observation_retention_days: at least 1 (leave it unset to keep all)")
+                }
+                days => days,
+            },
             limits,
         })
     }
@@ -233,6 +243,11 @@ impl Settings {
             ),
             None => "# mqtt: none\n".to_owned(),
         };
+        let retention = match self.observation_retention_days {
+            Some(days) => format!("observation_retention_days = {days}\n"),
+            None => "# observations kept forever\n".to_owned(),
+        };
+        let mqtt = format!("{mqtt}{retention}");
         format!(
             "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\nshifts = \"{}\"\ntransparency_origin = \"{}\"\n{mqtt}\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\npublic_writes_per_minute = {}\npublic_writes_burst = {}\n",
             display_path(&self.data_dir),

@@ -540,6 +540,7 @@ async fn run_server(
     state: AppState,
     listener: tokio::net::TcpListener,
     mqtt: Option<cityloop_perception::mqtt::MqttSettings>,
+    retention_days: Option<u32>,
 ) -> anyhow::Result<()> {
     let sequencer = tokio::spawn(cityloop_transparency::run_sequencer(
         state.cases().store_arc(),
@@ -566,6 +567,14 @@ async fn run_server(
                 && let Err(error) = perception.tick(ticking.now()).await
             {
                 tracing::error!(%error, "looking for silent sensors failed");
+            }
+            if let Some(days) = retention_days {
+                let before = ticking.now() - chrono::Duration::days(i64::from(days));
+                match ticking.store().delete_observations_before(before).await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, days, "old observations deleted"),
+                    Err(error) => tracing::error!(%error, "deleting old observations failed"),
+                }
             }
         }
     });
@@ -609,7 +618,7 @@ async fn serve(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<()>
     tracing::info!(%address, indexed_areas = state.index().len(), store = state.store().backend().as_str(), "serving");
     println!("cityloop listening on http://{address}");
     let mqtt = mqtt_settings(settings, "serve");
-    run_server(state, listener, mqtt).await
+    run_server(state, listener, mqtt, settings.observation_retention_days).await
 }
 
 /// Synthetic cases seeded into a fresh demo, over the days before now.
@@ -738,7 +747,13 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
             "in process (no MQTT broker)"
         }
     );
-    let result = run_server(state, listener, mqtt).await;
+    let result = run_server(
+        state,
+        listener,
+        mqtt,
+        demo_settings.observation_retention_days,
+    )
+    .await;
     let _ = stop_stream.send(true);
     let _ = stream.await;
     let _ = replay.await;
