@@ -95,6 +95,7 @@ struct Shared {
     tiles: cityloop_transparency::TileCache,
     public_writes: door::PublicWriteLimit,
     perception: std::sync::OnceLock<Arc<cityloop_perception::Perception>>,
+    performance: transparency::PerformanceCache,
 }
 
 /// What every handler can reach.
@@ -128,6 +129,7 @@ impl AppState {
                 tiles: cityloop_transparency::TileCache::new(),
                 public_writes,
                 perception: std::sync::OnceLock::new(),
+                performance: transparency::PerformanceCache::default(),
             }),
         }
     }
@@ -139,6 +141,11 @@ impl AppState {
     /// The transparency log's keys (signing, pseudonyms).
     pub fn keys(&self) -> &cityloop_transparency::Keys {
         &self.shared.keys
+    }
+
+    /// The public performance figures' answers (see `transparency`).
+    pub fn performance_cache(&self) -> &transparency::PerformanceCache {
+        &self.shared.performance
     }
 
     /// Sets the perception service (once; later calls are ignored).

@@ -470,6 +470,41 @@ type Partition = dyn Fn(&str) -> String + Send;
 pub async fn public_performance(
     State(state): State<AppState>,
     Query(query): Query<PerformanceQuery>,
+) -> ApiResult<axum::response::Response> {
+    // The figures only change with the history: while no leaf was written
+    // since, the same query gets the same answer (for a minute), so an
+    // anonymous flood cannot make the server recompute every history.
+    let key = format!(
+        "{:?}|{:?}|{:?}|{:?}",
+        query.group_by, query.from, query.to, query.k
+    );
+    let marker = (
+        state.store().tlog_size().await?,
+        state.store().tlog_queued().await?,
+    );
+    if let Some(bytes) = state.performance_cache().get(&key, marker) {
+        return Ok(json_bytes(bytes));
+    }
+    let Json(figures) = compute_performance(&state, query).await?;
+    let bytes = serde_json::to_vec(&figures).map_err(|_| Problem::internal())?;
+    state
+        .performance_cache()
+        .put(key, (figures.tree_size, 0), bytes.clone());
+    Ok(json_bytes(bytes))
+}
+
+fn json_bytes(bytes: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn compute_performance(
+    state: &AppState,
+    query: PerformanceQuery,
 ) -> ApiResult<Json<PublicPerformance>> {
     use cityloop_cases::metrics::{GroupBy, Period, RATES, compute};
     let group_by = match query.group_by.as_deref().filter(|g| !g.is_empty()) {
@@ -583,4 +618,35 @@ pub async fn public_performance(
 /// The public performance page (renders the JSON above).
 pub async fn performance_page() -> Html<&'static str> {
     Html(include_str!("../assets/performance.html"))
+}
+
+/// Answers of the public performance figures, by query, valid while the log
+/// has not grown (see [`public_performance`]).
+#[derive(Default)]
+pub struct PerformanceCache {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, (u64, u64), Vec<u8>)>,
+    >,
+}
+
+impl PerformanceCache {
+    /// How long an answer is reused at most.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(60);
+    /// The most answers kept.
+    pub const ENTRIES_MAX: usize = 64;
+
+    fn get(&self, key: &str, marker: (u64, u64)) -> Option<Vec<u8>> {
+        let entries = self.entries.lock().ok()?;
+        let (at, kept, bytes) = entries.get(key)?;
+        (*kept == marker && at.elapsed() < Self::TTL).then(|| bytes.clone())
+    }
+
+    fn put(&self, key: String, marker: (u64, u64), bytes: Vec<u8>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::ENTRIES_MAX {
+                entries.clear();
+            }
+            entries.insert(key, (std::time::Instant::now(), marker, bytes));
+        }
+    }
 }

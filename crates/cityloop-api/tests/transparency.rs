@@ -373,6 +373,12 @@ async fn public_performance_hides_small_counts_and_what_would_reveal_them() {
     let checkpoint = Checkpoint::parse(&checkpoint).unwrap();
     assert_eq!(checkpoint.size, page["tree_size"].as_u64().unwrap());
     assert_eq!(app.state.store().tlog_queued().await.unwrap(), 0);
+    // Asked again with nothing new in the log: the same answer, not a
+    // recomputation (its `as_of` is the first one's).
+    let (_, again) = app
+        .get("/api/v1/public/performance?group_by=street", None)
+        .await;
+    assert_eq!(again, page);
 
     // Nobody lowers k.
     let (status, body) = app.get("/api/v1/public/performance?k=3", None).await;
