@@ -579,7 +579,7 @@ async fn compute_performance(
         cityloop_cases::public::suppress(&rows, &totals, partition_of, k);
     let mut named_rows = Vec::with_capacity(published.len());
     for row in published {
-        let name = group_name(&state, group_by, &row.group).await;
+        let name = group_name(state, group_by, &row.group).await;
         named_rows.push(NamedRow { row, name });
     }
     let total_by = if group_by == GroupBy::Street {
@@ -589,7 +589,7 @@ async fn compute_performance(
     };
     let mut named_totals = Vec::with_capacity(published_totals.len());
     for row in published_totals {
-        let name = group_name(&state, total_by, &row.group).await;
+        let name = group_name(state, total_by, &row.group).await;
         named_totals.push(NamedRow { row, name });
     }
     let names: std::collections::BTreeMap<&str, &str> = RATES.into_iter().collect();
