@@ -624,10 +624,11 @@ pub async fn performance_page() -> Html<&'static str> {
 /// has not grown (see [`public_performance`]).
 #[derive(Default)]
 pub struct PerformanceCache {
-    entries: std::sync::Mutex<
-        std::collections::HashMap<String, (std::time::Instant, (u64, u64), Vec<u8>)>,
-    >,
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedFigures>>,
 }
+
+/// When an answer was computed, the log's (size, queued) then, the answer.
+type CachedFigures = (std::time::Instant, (u64, u64), Vec<u8>);
 
 impl PerformanceCache {
     /// How long an answer is reused at most.
