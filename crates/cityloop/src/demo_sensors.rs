@@ -3,7 +3,8 @@
 //! the winter of 2013, whose pollution episodes raise real alarms and cases
 //! — through MQTT when a broker answers, else straight into the perception
 //! service. The replay maps the series' hours onto the week before now and
-//! plays them at one hour per half second, then stops.
+//! plays them at one hour per half second; caught up, it goes on in real
+//! time, one value per sensor each hour, so the sensors stay online.
 
 use crate::bench_sense::beijing_pm25;
 use chrono::{Duration, DurationRound, Utc};
@@ -46,7 +47,7 @@ const SENSORS: [(&str, &str, f64, f64, usize); 4] = [
 /// 2013-01-05 00h, the start of January 2013's long pollution episode, as
 /// an index into the series (hours since 2010-01-01 00h).
 const SERIES_START: usize = (365 * 3 + 4) * 24;
-/// Hours replayed: one week.
+/// Hours replayed before real time: one week.
 const REPLAY_HOURS: i64 = 7 * 24;
 /// One replayed hour per this long.
 const REPLAY_STEP: StdDuration = StdDuration::from_millis(500);
@@ -115,8 +116,15 @@ pub async fn start(
     };
     let mut stop = stop;
     Ok(tokio::spawn(async move {
-        for hour in 0..REPLAY_HOURS {
+        for hour in 0.. {
             let at = first_hour + Duration::hours(hour);
+            // Caught up: wait for the hour to come (real time).
+            if let Ok(wait) = (at - Utc::now()).to_std() {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.changed() => return,
+                }
+            }
             let readings: Vec<(i64, chrono::DateTime<Utc>, f64)> = ids
                 .iter()
                 .filter_map(|(id, offset)| {
@@ -144,11 +152,13 @@ pub async fn start(
             if let Err(error) = sent {
                 tracing::warn!(%error, "demo sensor replay step failed");
             }
+            if hour == REPLAY_HOURS {
+                tracing::info!("demo sensor replay caught up with now; going on in real time");
+            }
             tokio::select! {
                 _ = tokio::time::sleep(REPLAY_STEP) => {}
                 _ = stop.changed() => return,
             }
         }
-        tracing::info!("demo sensor replay caught up with now");
     }))
 }
