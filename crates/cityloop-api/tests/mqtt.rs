@@ -219,3 +219,101 @@ async fn observations_published_to_the_broker_raise_one_case_and_are_published_b
     stop.send(true).unwrap();
     source.await.unwrap();
 }
+
+/// At least once across restarts: the source's session is kept by the
+/// broker (a stable client id, not a clean session), so what a gateway
+/// publishes while cityloop is down arrives when it is back.
+#[tokio::test]
+async fn what_is_published_while_the_server_is_down_arrives_when_it_is_back() {
+    if !broker_answers() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let (_, stream) = app
+        .call(
+            "POST",
+            "/api/v1/sensors/datastreams",
+            Some("operator"),
+            Some(
+                json!({"name": "PM2.5", "thing": "aq-2", "property": "pm25", "unit": "µg/m³",
+                "period_minutes": 60, "lon": 121.435, "lat": 31.247}),
+            ),
+        )
+        .await;
+    let id = stream["id"].as_i64().unwrap();
+    let prefix = format!("cityloop-test-{}/", uuid::Uuid::new_v4().simple());
+    let settings = MqttSettings {
+        host: BROKER.0.into(),
+        port: BROKER.1,
+        client_id: format!("cityloop-{}", uuid::Uuid::new_v4().simple()),
+        prefix: prefix.clone(),
+    };
+    let start = |settings: MqttSettings| {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(mqtt::run(
+            app.state.perception_arc().unwrap(),
+            settings,
+            Utc::now,
+            stopped,
+        ));
+        (stop, task)
+    };
+    let (publisher, mut publishing) = AsyncClient::new(
+        MqttOptions::new(
+            format!("pub-{}", uuid::Uuid::new_v4().simple()),
+            BROKER.0,
+            BROKER.1,
+        ),
+        16,
+    );
+    tokio::spawn(async move { while publishing.poll().await.is_ok() {} });
+    let bulk = format!("{prefix}cityloop/v1/observations");
+    let series = format!("/api/v1/sensors/datastreams/{id}/observations");
+    let count = || async {
+        let (_, body) = app.get(&series, None).await;
+        body.as_array().unwrap().len()
+    };
+
+    // First run: wait until it has subscribed (a probe gets through).
+    let (stop, task) = start(settings.clone());
+    eventually("the first run to subscribe", || {
+        let publisher = publisher.clone();
+        let bulk = bulk.clone();
+        async move {
+            publisher
+                .publish(
+                    &bulk,
+                    QoS::AtLeastOnce,
+                    false,
+                    format!("{id},2026-11-30T08:00:00+08:00,10"),
+                )
+                .await
+                .unwrap();
+            count().await == 1
+        }
+    })
+    .await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+
+    // Down: a gateway publishes two hours.
+    publisher
+        .publish(
+            &bulk,
+            QoS::AtLeastOnce,
+            false,
+            format!("{id},2026-11-30T09:00:00+08:00,20\n{id},2026-11-30T10:00:00+08:00,30\n"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(count().await, 1, "nothing is read while the source is down");
+
+    // Back with the same session: both arrive.
+    let (stop, task) = start(settings);
+    eventually("the messages queued by the broker", || async {
+        count().await == 3
+    })
+    .await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}

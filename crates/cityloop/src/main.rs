@@ -467,7 +467,15 @@ fn mqtt_settings(
         .map(|(host, port)| cityloop_perception::mqtt::MqttSettings {
             host: host.clone(),
             port: *port,
-            client_id: format!("cityloop-{role}-{}", std::process::id()),
+            // Stable per data directory: the broker keeps this session (QoS 1,
+            // not clean), so what devices publish while the server is down
+            // is delivered when it is back.
+            client_id: format!(
+                "cityloop-{role}-{}",
+                &cityloop_transparency::sha256_hex(
+                    format!("{}|{}", settings.data_dir.display(), settings.mqtt_prefix).as_bytes()
+                )[..16]
+            ),
             prefix: settings.mqtt_prefix.clone(),
         })
 }
