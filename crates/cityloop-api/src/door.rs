@@ -704,17 +704,9 @@ fn contact(form: &Form) -> Result<Option<String>, FieldError> {
 }
 
 async fn city_root(store: &dyn Store) -> Result<AreaCode, ReportError> {
-    let query = cityloop_store::AreaQuery {
-        level: Some(cityloop_domain::AreaLevel::City),
-        limit: 1,
-        ..Default::default()
-    };
-    store
-        .areas(&query)
+    city(store)
         .await
         .map_err(crate::problem::Problem::from)?
-        .into_iter()
-        .next()
         .map(|record| record.area.code)
         .ok_or_else(|| {
             ReportError::Field(FieldError::new(
@@ -824,12 +816,29 @@ pub fn public_steps_of(history: &[cityloop_store::CaseEventRow]) -> Vec<PublicSt
             seq: row.seq,
             at: row.at,
             action: row.kind.clone(),
-            note: decode_event(&row.kind, &row.payload)
-                .ok()
-                .and_then(|event| public_note(&event))
-                .map(|note| mask_personal_numbers(&note)),
+            note: public_note_of(row),
         })
         .collect()
+}
+
+/// The masked public note of one history row, if it has one.
+pub fn public_note_of(row: &cityloop_store::CaseEventRow) -> Option<String> {
+    decode_event(&row.kind, &row.payload)
+        .ok()
+        .and_then(|event| public_note(&event))
+        .map(|note| mask_personal_numbers(&note))
+}
+
+/// The city (the area tree's root), if one is loaded.
+pub async fn city(
+    store: &dyn Store,
+) -> Result<Option<cityloop_store::AreaRecord>, cityloop_store::StoreError> {
+    let query = cityloop_store::AreaQuery {
+        level: Some(cityloop_domain::AreaLevel::City),
+        limit: 1,
+        ..Default::default()
+    };
+    Ok(store.areas(&query).await?.into_iter().next())
 }
 
 /// The part of an event the public may read.
@@ -875,7 +884,12 @@ pub fn status_note(status: &str) -> &'static str {
 
 /// FixMyStreet's status of a case (its Open311 update extension).
 pub fn fixmystreet_status(row: &CaseRow) -> &'static str {
-    match row.status.as_str() {
+    fixmystreet_status_of(&row.status)
+}
+
+/// FixMyStreet's status of a case status name.
+pub fn fixmystreet_status_of(status: &str) -> &'static str {
+    match status {
         "reported" => "OPEN",
         "verified" | "accepted" => "INVESTIGATING",
         "registered" | "dispatched" | "returned" => "ACTION_SCHEDULED",

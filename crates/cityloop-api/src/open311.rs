@@ -266,18 +266,9 @@ fn rfc3339(instant: DateTime<Utc>) -> String {
 
 /// The jurisdiction this endpoint serves: the city's area code.
 async fn jurisdiction(state: &AppState) -> Option<AreaCode> {
-    let query = cityloop_store::AreaQuery {
-        level: Some(cityloop_domain::AreaLevel::City),
-        limit: 1,
-        ..Default::default()
-    };
-    state
-        .store()
-        .areas(&query)
+    door::city(state.store())
         .await
         .ok()?
-        .into_iter()
-        .next()
         .map(|record| record.area.code)
 }
 
@@ -1024,18 +1015,7 @@ async fn updates(
         let Some(Some(statuses)) = cases.get(&event.case_id) else {
             continue;
         };
-        let note = cityloop_cases::codec::decode_event(&event.kind, &event.payload)
-            .ok()
-            .map(|e| match e {
-                cityloop_workflow::Event::Declined { reason, .. }
-                | cityloop_workflow::Event::Voided { reason, .. } => reason,
-                cityloop_workflow::Event::Replied { note, .. }
-                | cityloop_workflow::Event::Judged { note, .. } => note,
-                cityloop_workflow::Event::Commented { text, .. } => text,
-                _ => String::new(),
-            })
-            .filter(|n| !n.trim().is_empty())
-            .map(|n| door::public_text(&n));
+        let note = door::public_note_of(&event);
         let status = statuses.get(&event.seq).copied().unwrap_or("OPEN");
         nodes.push(Node::obj(vec![
             (
@@ -1131,19 +1111,11 @@ fn step_state(kind: &str) -> &'static str {
 /// FixMyStreet's status after a step; `None` for steps that leave it
 /// (comments, ratings, urging, SLA events).
 fn step_status(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "created" => "OPEN",
-        "verified" | "accepted" => "INVESTIGATING",
-        "registered" | "dispatched" | "sub_dispatched" | "arbitrated" | "returned" => {
-            "ACTION_SCHEDULED"
-        }
-        "signed" | "resumed" | "noted" | "extension_decided" | "hung" | "replied" | "reviewed"
-        | "judged" => "IN_PROGRESS",
-        "checked" | "self_handled" | "closed" => "FIXED",
-        "declined" | "voided" => "NO_FURTHER_ACTION",
-        "merged" => "DUPLICATE",
-        _ => return None,
-    })
+    match (kind, step_state(kind)) {
+        // A rating leaves the status to what follows it (closing or a follow-up).
+        ("rated", _) | (_, "") => None,
+        (_, state) => Some(door::fixmystreet_status_of(state)),
+    }
 }
 
 /// Issues an Open311 client its API key (returned once; only its SHA-256

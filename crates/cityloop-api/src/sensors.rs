@@ -181,6 +181,33 @@ pub struct ObservationDto {
     pub received_at: DateTime<Utc>,
 }
 
+/// The checked window and page of a series request: the datastream must
+/// exist (404); `from`/`to` default to `default_from(to)` and `default_to`.
+async fn series_window(
+    state: &AppState,
+    id: i64,
+    (from, to, limit): (Option<&str>, Option<&str>, Option<u32>),
+    default_to: DateTime<Utc>,
+    default_from: impl FnOnce(DateTime<Utc>) -> DateTime<Utc>,
+) -> ApiResult<(DateTime<Utc>, DateTime<Utc>, u32)> {
+    if state.store().datastream(id).await?.is_none() {
+        return Err(Problem::not_found(format!("datastream {id} not found")));
+    }
+    let to = match to {
+        Some(text) => crate::cases::parse_instant("to", text)?,
+        None => default_to,
+    };
+    let from = match from {
+        Some(text) => crate::cases::parse_instant("from", text)?,
+        None => default_from(to),
+    };
+    let limit = limit.unwrap_or(1000);
+    if limit == 0 || limit > cityloop_store::PAGE_ROWS_MAX {
+        return Err(Problem::invalid("limit", "limit must be 1–1000"));
+    }
+    Ok((from, to, limit))
+}
+
 /// A datastream's observations, oldest first.
 #[utoipa::path(get, path = "/api/v1/sensors/datastreams/{id}/observations", tag = "sensors",
     params(("id" = i64, Path, description = "The datastream"), ObservationQuery),
@@ -191,24 +218,18 @@ pub async fn list_observations(
     Path(id): Path<i64>,
     Query(query): Query<ObservationQuery>,
 ) -> ApiResult<Json<Vec<ObservationDto>>> {
-    if state.store().datastream(id).await?.is_none() {
-        return Err(Problem::not_found(format!("datastream {id} not found")));
-    }
-    let from = match query.from.as_deref() {
-        Some(text) => crate::cases::parse_instant("from", text)?,
-        None => DateTime::<Utc>::UNIX_EPOCH,
-    };
-    let to = match query.to.as_deref() {
-        Some(text) => crate::cases::parse_instant("to", text)?,
-        // Year 9999: the stores compare RFC 3339 text, which needs 4-digit years.
-        None => DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
-    };
-    let limit = query.limit.unwrap_or(1000);
-    if limit == 0 || limit > cityloop_store::PAGE_ROWS_MAX {
-        return Err(Problem::invalid("limit", "limit must be 1–1000"));
-    }
+    // Year 9999: the stores compare RFC 3339 text, which needs 4-digit years.
+    let end = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let (from, to, limit) = series_window(
+        &state,
+        id,
+        (query.from.as_deref(), query.to.as_deref(), query.limit),
+        end,
+        |_| DateTime::<Utc>::UNIX_EPOCH,
+    )
+    .await?;
     let rows = state
         .store()
         .observations(id, from, to, limit, query.offset.unwrap_or(0))
@@ -257,24 +278,17 @@ pub async fn series(
     Path(id): Path<i64>,
     Query(query): Query<SeriesQuery>,
 ) -> ApiResult<Json<Vec<BucketDto>>> {
-    if state.store().datastream(id).await?.is_none() {
-        return Err(Problem::not_found(format!("datastream {id} not found")));
-    }
-    let to = match query.to.as_deref() {
-        Some(text) => crate::cases::parse_instant("to", text)?,
-        None => state.now(),
-    };
-    let from = match query.from.as_deref() {
-        Some(text) => crate::cases::parse_instant("from", text)?,
-        None => to - chrono::Duration::days(7),
-    };
+    let (from, to, limit) = series_window(
+        &state,
+        id,
+        (query.from.as_deref(), query.to.as_deref(), query.limit),
+        state.now(),
+        |to| to - chrono::Duration::days(7),
+    )
+    .await?;
     let bucket = query.bucket_minutes.unwrap_or(60);
     if !(1..=10_080).contains(&bucket) {
         return Err(Problem::invalid("bucket_minutes", "1 to 10080 (a week)"));
-    }
-    let limit = query.limit.unwrap_or(1000);
-    if limit == 0 || limit > cityloop_store::PAGE_ROWS_MAX {
-        return Err(Problem::invalid("limit", "limit must be 1–1000"));
     }
     let buckets = state
         .store()

@@ -132,13 +132,7 @@ pub async fn vital_signs(
     };
     let store = state.store();
     let now = state.now();
-    let mut areas = store
-        .areas(&AreaQuery {
-            level: Some(AreaLevel::City),
-            limit: 1,
-            ..Default::default()
-        })
-        .await?;
+    let mut areas: Vec<_> = crate::door::city(store).await?.into_iter().collect();
     if with_districts {
         areas.extend(
             store

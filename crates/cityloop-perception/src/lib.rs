@@ -464,11 +464,6 @@ impl Perception {
     }
 }
 
-/// The area code a datastream is in (its path's last element).
-pub fn area_of(record: &DatastreamRecord) -> Option<&AreaCode> {
-    record.area_path.last()
-}
-
 /// The setting that keeps rules set through the API.
 pub const RULES_SETTING: &str = "sensor_rules";
 
