@@ -406,17 +406,16 @@ impl CaseService {
                     .collect(),
             },
         };
-        let mut audit = self.leaves(&events, &row);
-        if attachments.report.is_some() || !attachments.media.is_empty() {
-            let records: Vec<MediaRecord> =
-                attachments.media.iter().map(|m| m.record.clone()).collect();
-            let commitment =
+        // The created leaf commits to the attachments too, when there are any.
+        let commitment =
+            (attachments.report.is_some() || !attachments.media.is_empty()).then(|| {
+                let records: Vec<MediaRecord> =
+                    attachments.media.iter().map(|m| m.record.clone()).collect();
                 self.config
                     .pseudonyms
-                    .attachments(id, attachments.report.as_ref(), &records);
-            // The created leaf commits to the attachments too.
-            audit = self.leaves_with(&events, &row, Some(commitment));
-        }
+                    .attachments(id, attachments.report.as_ref(), &records)
+            });
+        let audit = self.leaves_with(&events, &row, commitment);
         self.store
             .insert_case(row.clone(), events, timer_specs(&state), attachments, audit)
             .await?;
