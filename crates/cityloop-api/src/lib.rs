@@ -19,6 +19,7 @@ pub mod ops;
 pub mod problem;
 pub mod responsibility;
 pub mod sensors;
+pub mod sta;
 pub mod transparency;
 pub mod vital;
 
@@ -96,6 +97,7 @@ struct Shared {
     public_writes: door::PublicWriteLimit,
     perception: std::sync::OnceLock<Arc<cityloop_perception::Perception>>,
     performance: transparency::PerformanceCache,
+    sta: sta::Sta,
 }
 
 /// What every handler can reach.
@@ -130,6 +132,7 @@ impl AppState {
                 public_writes,
                 perception: std::sync::OnceLock::new(),
                 performance: transparency::PerformanceCache::default(),
+                sta: sta::Sta::default(),
             }),
         }
     }
@@ -156,6 +159,11 @@ impl AppState {
     /// The perception service, when this server runs one.
     pub fn perception(&self) -> Option<&cityloop_perception::Perception> {
         self.shared.perception.get().map(Arc::as_ref)
+    }
+
+    /// The SensorThings model.
+    pub fn sta(&self) -> &sta::Sta {
+        &self.shared.sta
     }
 
     /// The perception service, shared (for sources such as MQTT).
@@ -355,6 +363,7 @@ pub fn app(state: AppState) -> Router {
         .merge(citizen::router())
         .merge(sensors::router())
         .merge(vital::router())
+        .merge(sta::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))

@@ -64,9 +64,18 @@ pub struct IngestReport {
     pub cleared: Vec<i64>,
     /// Cases opened by this batch.
     pub cases_opened: Vec<i64>,
-    /// The observations stored now, as (datastream, phenomenon time,
-    /// result), for publishing to subscribers.
-    pub fresh: Vec<(i64, DateTime<Utc>, f64)>,
+    /// The observations stored now, for publishing to subscribers.
+    pub fresh: Vec<Fresh>,
+}
+
+/// An observation stored by a batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fresh {
+    /// Its id (SensorThings `@iot.id`).
+    pub id: i64,
+    pub datastream: i64,
+    pub at: DateTime<Utc>,
+    pub result: f64,
 }
 
 /// The perception service over one store and the case service.
@@ -74,6 +83,9 @@ pub struct Perception {
     store: Arc<dyn Store>,
     cases: Arc<CaseService>,
     engine: Mutex<Engine>,
+    /// Counts datastreams registered and removed, so views of them (the
+    /// SensorThings model) know when to look again.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 fn engine_stream(record: &DatastreamRecord) -> Stream {
@@ -109,6 +121,7 @@ impl Perception {
             store,
             cases,
             engine: Mutex::new(engine),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -194,7 +207,27 @@ impl Perception {
             .create_datastream(record.clone(), Vec::new())
             .await?;
         self.engine().add_stream(engine_stream(&record));
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(record)
+    }
+
+    /// Removes a datastream with its observations (refused with
+    /// `Conflict` while alarms refer to it); the engine is rebuilt from
+    /// the store.
+    pub async fn unregister(&self, id: i64) -> Result<(), PerceptionError> {
+        self.store.delete_datastream(id).await?;
+        let rules = self.rules();
+        let engine = restored_engine(self.store.as_ref(), rules).await?;
+        *self.engine() = engine;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Changes with every datastream registered or removed.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Stores a batch and runs its new observations through the rules.
@@ -203,28 +236,41 @@ impl Perception {
         observations: Vec<(i64, DateTime<Utc>, f64)>,
         now: DateTime<Utc>,
     ) -> Result<IngestReport, PerceptionError> {
-        if observations.len() > BATCH_OBSERVATIONS_MAX {
+        let rows = observations
+            .into_iter()
+            .map(|(datastream, at, result)| ObservationRow::reading(datastream, at, result, now))
+            .collect();
+        self.ingest_rows(rows, now).await
+    }
+
+    /// Stores a batch of full observations (with feature of interest and
+    /// extra members, as SensorThings gives them; `received_at` is set to
+    /// `now`) and runs the new ones through the rules.
+    pub async fn ingest_rows(
+        &self,
+        mut rows: Vec<ObservationRow>,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, PerceptionError> {
+        if rows.len() > BATCH_OBSERVATIONS_MAX {
             return Err(invalid(
                 "observations",
                 format!("at most {BATCH_OBSERVATIONS_MAX} per batch"),
             ));
         }
-        if let Some(i) = observations.iter().position(|(_, _, v)| !v.is_finite()) {
+        if let Some(i) = rows.iter().position(|o| !o.result.is_finite()) {
             return Err(invalid(
                 format!("observations[{i}].result"),
                 "must be a finite number",
             ));
         }
-        let rows: Vec<ObservationRow> = observations
-            .iter()
-            .map(|(datastream, at, result)| ObservationRow {
-                datastream: *datastream,
-                phenomenon_time: *at,
-                result: *result,
-                received_at: now,
+        let readings: Vec<(i64, DateTime<Utc>, f64)> = rows
+            .iter_mut()
+            .map(|o| {
+                o.received_at = now;
+                (o.datastream, o.phenomenon_time, o.result)
             })
             .collect();
-        let fresh = self
+        let ids = self
             .store
             .insert_observations(rows)
             .await
@@ -236,13 +282,18 @@ impl Perception {
             })?;
         let mut report = IngestReport::default();
         let mut new: Vec<Observation> = Vec::new();
-        for ((datastream, at, value), fresh) in observations.iter().zip(fresh) {
-            if fresh {
-                report.fresh.push((*datastream, *at, *value));
+        for ((datastream, at, value), id) in readings.into_iter().zip(ids) {
+            if let Some(id) = id {
+                report.fresh.push(Fresh {
+                    id,
+                    datastream,
+                    at,
+                    result: value,
+                });
                 new.push(Observation {
-                    datastream: *datastream as u64,
-                    at: *at,
-                    value: *value,
+                    datastream: datastream as u64,
+                    at,
+                    value,
                 });
             } else {
                 report.duplicates += 1;

@@ -245,10 +245,16 @@ async fn flush(
             tracing::warn!(%error, "MQTT acknowledgement failed");
         }
     }
-    for (datastream, at, result) in fresh {
+    for crate::Fresh {
+        id,
+        datastream,
+        at,
+        result,
+    } in fresh
+    {
         let payload = serde_json::json!({
-            "@iot.id": format!("{datastream}-{}", at.timestamp_micros()),
-            "phenomenonTime": at.to_rfc3339(),
+            "@iot.id": id,
+            "phenomenonTime": at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
             "result": result,
         });
         if let Err(error) = client.try_publish(

@@ -27,9 +27,9 @@ use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
     Attachments, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow,
     CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationBucket,
-    ObservationRow, ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult,
-    TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
-    tile_hashes,
+    ObservationRow, ObservationScan, ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store,
+    StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output,
+    page_limit, tile_blob, tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -47,7 +47,23 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_citizens_door.sql"),
     include_str!("../migrations/0006_partial_case_indexes.sql"),
     include_str!("../migrations/0007_perception.sql"),
+    include_str!("../migrations/0008_sensorthings.sql"),
 ];
+
+const OBSERVATION_COLUMNS: &str =
+    "id, datastream_id, phenomenon_time, result, received_at, feature_id, extra";
+
+fn observation_from_row(row: &Row) -> ObservationRow {
+    ObservationRow {
+        id: row.get(0),
+        datastream: row.get(1),
+        phenomenon_time: row.get(2),
+        result: row.get(3),
+        received_at: row.get(4),
+        feature: row.get(5),
+        extra: row.get(6),
+    }
+}
 
 /// Connections in the pool at most.
 const POOL_MAX_SIZE: usize = 16;
@@ -2004,7 +2020,7 @@ impl Store for PostgresStore {
     async fn insert_observations(
         &self,
         observations: Vec<ObservationRow>,
-    ) -> StoreResult<Vec<bool>> {
+    ) -> StoreResult<Vec<Option<i64>>> {
         let mut client = self.client().await?;
         let transaction = begin_write(&mut client).await?;
         let mut streams: Vec<i64> = observations.iter().map(|o| o.datastream).collect();
@@ -2028,6 +2044,8 @@ impl Store for PostgresStore {
         let times: Vec<DateTime<Utc>> = observations.iter().map(|o| o.phenomenon_time).collect();
         let results: Vec<f64> = observations.iter().map(|o| o.result).collect();
         let received: Vec<DateTime<Utc>> = observations.iter().map(|o| o.received_at).collect();
+        let features: Vec<Option<i64>> = observations.iter().map(|o| o.feature).collect();
+        let extras: Vec<Option<&str>> = observations.iter().map(|o| o.extra.as_deref()).collect();
         let mut first: std::collections::HashMap<(i64, DateTime<Utc>), usize> =
             std::collections::HashMap::new();
         for (i, o) in observations.iter().enumerate() {
@@ -2035,26 +2053,30 @@ impl Store for PostgresStore {
         }
         // One statement; a duplicate inside the batch counts once, as the
         // first.
-        let inserted: std::collections::HashSet<i64> = query(
+        let mut inserted: Vec<Option<i64>> = vec![None; observations.len()];
+        for row in query(
             &transaction,
-            "INSERT INTO observations (datastream_id, phenomenon_time, result, received_at)
-             SELECT d, t, r, a FROM (
-                 SELECT DISTINCT ON (d, t) d, t, r, a, n
-                 FROM unnest($1::BIGINT[], $2::TIMESTAMPTZ[], $3::FLOAT8[], $4::TIMESTAMPTZ[])
-                      WITH ORDINALITY AS i (d, t, r, a, n)
+            "INSERT INTO observations
+                 (datastream_id, phenomenon_time, result, received_at, feature_id, extra)
+             SELECT d, t, r, a, f, x FROM (
+                 SELECT DISTINCT ON (d, t) d, t, r, a, f, x, n
+                 FROM unnest($1::BIGINT[], $2::TIMESTAMPTZ[], $3::FLOAT8[], $4::TIMESTAMPTZ[],
+                             $5::BIGINT[], $6::TEXT[])
+                      WITH ORDINALITY AS i (d, t, r, a, f, x, n)
                  ORDER BY d, t, n) AS batch
+             ORDER BY n
              ON CONFLICT (datastream_id, phenomenon_time) DO NOTHING
-             RETURNING datastream_id, phenomenon_time",
-            &[&ids, &times, &results, &received],
+             RETURNING datastream_id, phenomenon_time, id",
+            &[&ids, &times, &results, &received, &features, &extras],
         )
         .await?
-        .iter()
-        .filter_map(|row| {
+        {
             let datastream: i64 = row.get(0);
             let at: DateTime<Utc> = row.get(1);
-            first.get(&(datastream, at)).map(|i| *i as i64)
-        })
-        .collect();
+            if let Some(i) = first.get(&(datastream, at)) {
+                inserted[*i] = Some(row.get(2));
+            }
+        }
         execute(
             &transaction,
             "UPDATE datastreams d SET last_at = latest.t
@@ -2065,9 +2087,7 @@ impl Store for PostgresStore {
         )
         .await?;
         commit(transaction).await?;
-        Ok((0..observations.len() as i64)
-            .map(|i| inserted.contains(&i))
-            .collect())
+        Ok(inserted)
     }
 
     async fn observations(
@@ -2084,22 +2104,188 @@ impl Store for PostgresStore {
         let offset = i64::from(offset);
         let rows = query(
             &transaction,
-            "SELECT phenomenon_time, result, received_at FROM observations
-             WHERE datastream_id = $1 AND phenomenon_time >= $2 AND phenomenon_time < $3
-             ORDER BY phenomenon_time LIMIT $4 OFFSET $5",
+            &format!(
+                "SELECT {OBSERVATION_COLUMNS} FROM observations
+                 WHERE datastream_id = $1 AND phenomenon_time >= $2 AND phenomenon_time < $3
+                 ORDER BY phenomenon_time LIMIT $4 OFFSET $5"
+            ),
             &[&datastream, &from, &to, &limit, &offset],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(rows.iter().map(observation_from_row).collect())
+    }
+
+    async fn scan_observations(&self, scan: ObservationScan) -> StoreResult<Vec<ObservationRow>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let limit = i64::from(page_limit(scan.limit));
+        let (from, from_inclusive) = scan.from.map_or((None, false), |(t, i)| (Some(t), i));
+        let (to, to_inclusive) = scan.to.map_or((None, false), |(t, i)| (Some(t), i));
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {OBSERVATION_COLUMNS} FROM observations
+                 WHERE id > $1
+                   AND ($2::BIGINT IS NULL OR id = $2)
+                   AND ($3::BIGINT IS NULL OR datastream_id = $3)
+                   AND ($4::BIGINT IS NULL OR feature_id = $4)
+                   AND ($5::TIMESTAMPTZ IS NULL OR phenomenon_time > $5
+                        OR ($6 AND phenomenon_time = $5))
+                   AND ($7::TIMESTAMPTZ IS NULL OR phenomenon_time < $7
+                        OR ($8 AND phenomenon_time = $7))
+                 ORDER BY id LIMIT $9"
+            ),
+            &[
+                &scan.after_id,
+                &scan.id,
+                &scan.datastream,
+                &scan.feature,
+                &from,
+                &from_inclusive,
+                &to,
+                &to_inclusive,
+                &limit,
+            ],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(rows.iter().map(observation_from_row).collect())
+    }
+
+    async fn update_observation(&self, observation: ObservationRow) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let statement = transaction
+            .prepare_cached(
+                "UPDATE observations SET phenomenon_time = $2, result = $3, feature_id = $4, extra = $5
+                 WHERE id = $1",
+            )
+            .await
+            .map_err(backend_error)?;
+        let changed = transaction
+            .execute(
+                &statement,
+                &[
+                    &observation.id,
+                    &observation.phenomenon_time,
+                    &observation.result,
+                    &observation.feature,
+                    &observation.extra,
+                ],
+            )
+            .await
+            .map_err(|error| {
+                if error.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+                    StoreError::Conflict {
+                        what: format!(
+                            "an observation of datastream {} at {} is stored already",
+                            observation.datastream, observation.phenomenon_time
+                        ),
+                    }
+                } else {
+                    backend_error(error)
+                }
+            })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("observation {}", observation.id),
+            });
+        }
+        commit(transaction).await
+    }
+
+    async fn delete_observations(&self, ids: Vec<i64>) -> StoreResult<u64> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let deleted = execute(
+            &transaction,
+            "DELETE FROM observations WHERE id = ANY($1::BIGINT[])",
+            &[&ids],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(deleted)
+    }
+
+    async fn delete_datastream(&self, id: i64) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        if query_opt(
+            &transaction,
+            "SELECT 1 FROM alarms WHERE datastream_id = $1 LIMIT 1",
+            &[&id],
+        )
+        .await?
+        .is_some()
+        {
+            return Err(StoreError::Conflict {
+                what: format!(
+                    "datastream {id} has alarms on record (part of cases' history); it cannot be deleted"
+                ),
+            });
+        }
+        execute(
+            &transaction,
+            "DELETE FROM observations WHERE datastream_id = $1",
+            &[&id],
+        )
+        .await?;
+        let gone = execute(
+            &transaction,
+            "DELETE FROM datastreams WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+        if gone == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("datastream {id}"),
+            });
+        }
+        commit(transaction).await
+    }
+
+    async fn sta_docs(&self) -> StoreResult<Vec<StaDoc>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            "SELECT entity_set, id, doc FROM sta_entities ORDER BY entity_set, id",
+            &[],
         )
         .await?;
         commit(transaction).await?;
         Ok(rows
             .iter()
-            .map(|row| ObservationRow {
-                datastream,
-                phenomenon_time: row.get(0),
-                result: row.get(1),
-                received_at: row.get(2),
+            .map(|row| StaDoc {
+                set: row.get(0),
+                id: row.get(1),
+                doc: row.get(2),
             })
             .collect())
+    }
+
+    async fn save_sta_docs(&self, put: Vec<StaDoc>, delete: Vec<(String, i64)>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        for (set, id) in &delete {
+            execute(
+                &transaction,
+                "DELETE FROM sta_entities WHERE entity_set = $1 AND id = $2",
+                &[set, id],
+            )
+            .await?;
+        }
+        for doc in &put {
+            execute(
+                &transaction,
+                "INSERT INTO sta_entities (entity_set, id, doc) VALUES ($1, $2, $3)
+                 ON CONFLICT (entity_set, id) DO UPDATE SET doc = excluded.doc",
+                &[&doc.set, &doc.id, &doc.doc],
+            )
+            .await?;
+        }
+        commit(transaction).await
     }
 
     async fn observation_buckets(

@@ -28,9 +28,9 @@ use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
     Attachments, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow,
     CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationBucket,
-    ObservationRow, ResponsibilityQuery, SequenceInput, Sequencer, Store, StoreError, StoreResult,
-    TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output, page_limit, tile_blob,
-    tile_hashes,
+    ObservationRow, ObservationScan, ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store,
+    StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output,
+    page_limit, tile_blob, tile_hashes,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_citizens_door.sql"),
     include_str!("../migrations/0007_partial_case_indexes.sql"),
     include_str!("../migrations/0008_perception.sql"),
+    include_str!("../migrations/0009_sensorthings.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
@@ -197,6 +198,27 @@ fn backend_error(error: impl std::fmt::Display) -> StoreError {
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("stored {what} does not parse: {error}"))
+}
+
+const OBSERVATION_COLUMNS: &str =
+    "id, datastream_id, phenomenon_time, result, received_at, feature_id, extra";
+
+fn observations_from_rows(mut rows: rusqlite::Rows<'_>) -> StoreResult<Vec<ObservationRow>> {
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().map_err(backend_error)? {
+        let at: String = row.get(2).map_err(backend_error)?;
+        let received: String = row.get(4).map_err(backend_error)?;
+        found.push(ObservationRow {
+            id: row.get(0).map_err(backend_error)?,
+            datastream: row.get(1).map_err(backend_error)?,
+            phenomenon_time: parse_time("observation time", &at)?,
+            result: row.get(3).map_err(backend_error)?,
+            received_at: parse_time("observation received_at", &received)?,
+            feature: row.get(5).map_err(backend_error)?,
+            extra: row.get(6).map_err(backend_error)?,
+        });
+    }
+    Ok(found)
 }
 
 fn timestamp(instant: DateTime<Utc>) -> String {
@@ -2078,12 +2100,19 @@ impl Store for SqliteStore {
     async fn insert_observations(
         &self,
         observations: Vec<ObservationRow>,
-    ) -> StoreResult<Vec<bool>> {
+    ) -> StoreResult<Vec<Option<i64>>> {
         self.write(move |transaction| {
             let mut known = std::collections::HashSet::new();
             let mut latest: std::collections::HashMap<i64, DateTime<Utc>> =
                 std::collections::HashMap::new();
             let mut fresh = Vec::with_capacity(observations.len());
+            let mut insert = transaction
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO observations
+                         (datastream_id, phenomenon_time, result, received_at, feature_id, extra)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(backend_error)?;
             for observation in &observations {
                 if known.insert(observation.datastream)
                     && !exists(
@@ -2096,20 +2125,17 @@ impl Store for SqliteStore {
                         what: format!("datastream {}", observation.datastream),
                     });
                 }
-                let inserted = exec(
-                    transaction,
-                    "INSERT OR IGNORE INTO observations
-                         (datastream_id, phenomenon_time, result, received_at)
-                         VALUES (?1, ?2, ?3, ?4)",
-                    params![
+                let inserted = insert
+                    .execute(params![
                         observation.datastream,
                         timestamp(observation.phenomenon_time),
                         observation.result,
-                        timestamp(observation.received_at)
-                    ],
-                )
-                .map_err(backend_error)?;
-                fresh.push(inserted == 1);
+                        timestamp(observation.received_at),
+                        observation.feature,
+                        observation.extra,
+                    ])
+                    .map_err(backend_error)?;
+                fresh.push((inserted == 1).then(|| transaction.last_insert_rowid()));
                 let entry = latest
                     .entry(observation.datastream)
                     .or_insert(observation.phenomenon_time);
@@ -2139,13 +2165,13 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<ObservationRow>> {
         self.call(move |connection| {
             let mut statement = connection
-                .prepare_cached(
-                    "SELECT phenomenon_time, result, received_at FROM observations
+                .prepare_cached(&format!(
+                    "SELECT {OBSERVATION_COLUMNS} FROM observations
                      WHERE datastream_id = ?1 AND phenomenon_time >= ?2 AND phenomenon_time < ?3
-                     ORDER BY phenomenon_time LIMIT ?4 OFFSET ?5",
-                )
+                     ORDER BY phenomenon_time LIMIT ?4 OFFSET ?5"
+                ))
                 .map_err(backend_error)?;
-            let mut rows = statement
+            let rows = statement
                 .query(params![
                     datastream,
                     timestamp(from),
@@ -2154,18 +2180,177 @@ impl Store for SqliteStore {
                     offset
                 ])
                 .map_err(backend_error)?;
+            observations_from_rows(rows)
+        })
+        .await
+    }
+
+    async fn scan_observations(&self, scan: ObservationScan) -> StoreResult<Vec<ObservationRow>> {
+        self.call(move |connection| {
+            let mut sql = format!("SELECT {OBSERVATION_COLUMNS} FROM observations WHERE id > ?1");
+            let mut values: Vec<rusqlite::types::Value> = vec![scan.after_id.into()];
+            let mut condition = |sql_part: &str, value: rusqlite::types::Value| {
+                values.push(value);
+                sql.push_str(&format!(" AND {sql_part} ?{}", values.len()));
+            };
+            if let Some(id) = scan.id {
+                condition("id =", id.into());
+            }
+            if let Some(datastream) = scan.datastream {
+                condition("datastream_id =", datastream.into());
+            }
+            if let Some(feature) = scan.feature {
+                condition("feature_id =", feature.into());
+            }
+            if let Some((from, inclusive)) = scan.from {
+                let op = if inclusive { ">=" } else { ">" };
+                condition(&format!("phenomenon_time {op}"), timestamp(from).into());
+            }
+            if let Some((to, inclusive)) = scan.to {
+                let op = if inclusive { "<=" } else { "<" };
+                condition(&format!("phenomenon_time {op}"), timestamp(to).into());
+            }
+            values.push(i64::from(page_limit(scan.limit)).into());
+            sql.push_str(&format!(" ORDER BY id LIMIT ?{}", values.len()));
+            let mut statement = connection.prepare_cached(&sql).map_err(backend_error)?;
+            let rows = statement
+                .query(rusqlite::params_from_iter(values))
+                .map_err(backend_error)?;
+            observations_from_rows(rows)
+        })
+        .await
+    }
+
+    async fn update_observation(&self, observation: ObservationRow) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let changed = exec(
+                transaction,
+                "UPDATE observations SET phenomenon_time = ?2, result = ?3, feature_id = ?4, extra = ?5
+                 WHERE id = ?1",
+                params![
+                    observation.id,
+                    timestamp(observation.phenomenon_time),
+                    observation.result,
+                    observation.feature,
+                    observation.extra
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Conflict {
+                        what: format!(
+                            "an observation of datastream {} at {} is stored already",
+                            observation.datastream,
+                            timestamp(observation.phenomenon_time)
+                        ),
+                    }
+                }
+                other => backend_error(other),
+            })?;
+            if changed == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("observation {}", observation.id),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_observations(&self, ids: Vec<i64>) -> StoreResult<u64> {
+        self.write(move |transaction| {
+            let mut deleted = 0;
+            for id in ids {
+                deleted += exec(
+                    transaction,
+                    "DELETE FROM observations WHERE id = ?1",
+                    params![id],
+                )
+                .map_err(backend_error)? as u64;
+            }
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn delete_datastream(&self, id: i64) -> StoreResult<()> {
+        self.write(move |transaction| {
+            if exists(
+                transaction,
+                "SELECT 1 FROM alarms WHERE datastream_id = ?1",
+                &id.to_string(),
+            )? {
+                return Err(StoreError::Conflict {
+                    what: format!(
+                        "datastream {id} has alarms on record (part of cases' history); it cannot be deleted"
+                    ),
+                });
+            }
+            exec(
+                transaction,
+                "DELETE FROM observations WHERE datastream_id = ?1",
+                params![id],
+            )
+            .map_err(backend_error)?;
+            let gone = exec(
+                transaction,
+                "DELETE FROM datastreams WHERE id = ?1",
+                params![id],
+            )
+            .map_err(backend_error)?;
+            if gone == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("datastream {id}"),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sta_docs(&self) -> StoreResult<Vec<StaDoc>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT entity_set, id, doc FROM sta_entities ORDER BY entity_set, id",
+                )
+                .map_err(backend_error)?;
+            let mut rows = statement.query([]).map_err(backend_error)?;
             let mut found = Vec::new();
             while let Some(row) = rows.next().map_err(backend_error)? {
-                let at: String = row.get(0).map_err(backend_error)?;
-                let received: String = row.get(2).map_err(backend_error)?;
-                found.push(ObservationRow {
-                    datastream,
-                    phenomenon_time: parse_time("observation time", &at)?,
-                    result: row.get(1).map_err(backend_error)?,
-                    received_at: parse_time("observation received_at", &received)?,
+                found.push(StaDoc {
+                    set: row.get(0).map_err(backend_error)?,
+                    id: row.get(1).map_err(backend_error)?,
+                    doc: row.get(2).map_err(backend_error)?,
                 });
             }
             Ok(found)
+        })
+        .await
+    }
+
+    async fn save_sta_docs(&self, put: Vec<StaDoc>, delete: Vec<(String, i64)>) -> StoreResult<()> {
+        self.write(move |transaction| {
+            for (set, id) in delete {
+                exec(
+                    transaction,
+                    "DELETE FROM sta_entities WHERE entity_set = ?1 AND id = ?2",
+                    params![set, id],
+                )
+                .map_err(backend_error)?;
+            }
+            for doc in put {
+                exec(
+                    transaction,
+                    "INSERT INTO sta_entities (entity_set, id, doc) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (entity_set, id) DO UPDATE SET doc = excluded.doc",
+                    params![doc.set, doc.id, doc.doc],
+                )
+                .map_err(backend_error)?;
+            }
+            Ok(())
         })
         .await
     }

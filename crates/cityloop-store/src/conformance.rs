@@ -50,7 +50,10 @@ macro_rules! conformance_suite {
             observations_are_stored_once_per_phenomenon_time,
             alarms_go_from_raised_to_cleared_once,
             a_batch_of_alarm_changes_is_recorded_in_order,
-            observations_are_downsampled_and_expire
+            observations_are_downsampled_and_expire,
+            observations_are_scanned_updated_and_deleted_by_id,
+            a_datastream_with_alarms_is_not_deleted,
+            sensorthings_documents_are_saved_and_deleted_together
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -1659,12 +1662,12 @@ fn pm25_stream(at: DateTime<Utc>) -> DatastreamRecord {
 }
 
 fn reading(datastream: i64, hour: i64, result: f64) -> ObservationRow {
-    ObservationRow {
+    ObservationRow::reading(
         datastream,
-        phenomenon_time: t0() + Duration::hours(hour),
+        t0() + Duration::hours(hour),
         result,
-        received_at: t0() + Duration::hours(hour) + Duration::seconds(5),
-    }
+        t0() + Duration::hours(hour) + Duration::seconds(5),
+    )
 }
 
 pub async fn observations_are_stored_once_per_phenomenon_time(store: &dyn Store) {
@@ -1688,13 +1691,26 @@ pub async fn observations_are_stored_once_per_phenomenon_time(store: &dyn Store)
         ])
         .await
         .unwrap();
-    assert_eq!(fresh, [true, true, true, false, true]);
+    let ids: Vec<i64> = fresh.iter().flatten().copied().collect();
+    assert_eq!(
+        fresh.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [true, true, true, false, true]
+    );
+    assert_eq!(
+        ids.iter().collect::<std::collections::HashSet<_>>().len(),
+        4,
+        "each new observation has an id of its own: {ids:?}"
+    );
     // Redelivery stores nothing.
     let fresh = store
         .insert_observations(vec![reading(id, 1, 99.0), reading(id, 3, 90.0)])
         .await
         .unwrap();
-    assert_eq!(fresh, [false, true]);
+    assert_eq!(
+        fresh.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [false, true]
+    );
+    assert!(fresh[1].unwrap() > *ids.iter().max().unwrap(), "ids grow");
     let stored = store
         .observations(id, t0(), t0() + Duration::hours(10), 100, 0)
         .await
@@ -1896,12 +1912,7 @@ pub async fn observations_are_downsampled_and_expire(store: &dyn Store) {
         .unwrap();
     // t0() is 01:00 UTC: every 20 minutes for 3 hours, values 0, 1, 2, …
     let rows: Vec<ObservationRow> = (0..9)
-        .map(|k| ObservationRow {
-            datastream: id,
-            phenomenon_time: t0() + Duration::minutes(20 * k),
-            result: k as f64,
-            received_at: t0(),
-        })
+        .map(|k| ObservationRow::reading(id, t0() + Duration::minutes(20 * k), k as f64, t0()))
         .collect();
     store.insert_observations(rows).await.unwrap();
     let hourly = store
@@ -1939,4 +1950,207 @@ pub async fn observations_are_downsampled_and_expire(store: &dyn Store) {
         .unwrap();
     assert_eq!(left.len(), 6);
     assert_eq!(left[0].result, 3.0);
+}
+
+pub async fn observations_are_scanned_updated_and_deleted_by_id(store: &dyn Store) {
+    seeded(store).await;
+    let id = store
+        .create_datastream(pm25_stream(t0()), Vec::new())
+        .await
+        .unwrap();
+    let other = store
+        .create_datastream(pm25_stream(t0()), Vec::new())
+        .await
+        .unwrap();
+    let mut rows: Vec<ObservationRow> = (0..6).map(|h| reading(id, h, h as f64)).collect();
+    rows[2].feature = Some(7);
+    rows[2].extra = Some(r#"{"resultTime":"2026-11-02T03:00:00Z"}"#.into());
+    rows.push(reading(other, 0, 100.0));
+    let ids: Vec<i64> = store
+        .insert_observations(rows)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    let scan = |scan: ObservationScan| async move {
+        store
+            .scan_observations(ObservationScan {
+                limit: if scan.limit == 0 { 100 } else { scan.limit },
+                ..scan
+            })
+            .await
+            .unwrap()
+            .iter()
+            .map(|o| o.result)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        scan(ObservationScan::default()).await,
+        [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 100.0]
+    );
+    assert_eq!(
+        scan(ObservationScan {
+            datastream: Some(id),
+            from: Some((t0() + Duration::hours(1), false)),
+            to: Some((t0() + Duration::hours(4), true)),
+            ..Default::default()
+        })
+        .await,
+        [2.0, 3.0, 4.0],
+        "bounds: above the lower, at or below the upper"
+    );
+    assert_eq!(
+        scan(ObservationScan {
+            after_id: ids[3],
+            limit: 2,
+            ..Default::default()
+        })
+        .await,
+        [4.0, 5.0],
+        "paging by id"
+    );
+    let one = store
+        .scan_observations(ObservationScan {
+            id: Some(ids[2]),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].feature, Some(7));
+    assert_eq!(
+        one[0].extra.as_deref(),
+        Some(r#"{"resultTime":"2026-11-02T03:00:00Z"}"#)
+    );
+    assert_eq!(
+        scan(ObservationScan {
+            feature: Some(7),
+            ..Default::default()
+        })
+        .await,
+        [2.0]
+    );
+    // Update: a new result; moving onto a taken phenomenon time conflicts.
+    let mut changed = one[0].clone();
+    changed.result = 22.5;
+    store.update_observation(changed.clone()).await.unwrap();
+    changed.phenomenon_time = t0() + Duration::hours(3);
+    let taken = store.update_observation(changed).await;
+    assert!(
+        matches!(taken, Err(StoreError::Conflict { .. })),
+        "{taken:?}"
+    );
+    let mut unknown = one[0].clone();
+    unknown.id = 999_999_999;
+    assert!(matches!(
+        store.update_observation(unknown).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        scan(ObservationScan {
+            id: Some(ids[2]),
+            ..Default::default()
+        })
+        .await,
+        [22.5]
+    );
+    assert_eq!(
+        store
+            .delete_observations(vec![ids[0], ids[1], 999_999_999])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        scan(ObservationScan {
+            datastream: Some(id),
+            ..Default::default()
+        })
+        .await,
+        [22.5, 3.0, 4.0, 5.0]
+    );
+    // Deleting a datastream takes its observations with it.
+    store.delete_datastream(id).await.unwrap();
+    assert_eq!(store.datastream(id).await.unwrap(), None);
+    assert_eq!(scan(ObservationScan::default()).await, [100.0]);
+    assert!(matches!(
+        store.delete_datastream(id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn a_datastream_with_alarms_is_not_deleted(store: &dyn Store) {
+    seeded(store).await;
+    let id = store
+        .create_datastream(pm25_stream(t0()), Vec::new())
+        .await
+        .unwrap();
+    store
+        .insert_observations(vec![reading(id, 0, 300.0)])
+        .await
+        .unwrap();
+    store
+        .record_alarms(vec![AlarmChange::Raise(AlarmRecord {
+            id: 0,
+            rule: "pm25-high".into(),
+            datastream: id,
+            severity: "major".into(),
+            reason: "pm25 > 75".into(),
+            raised_at: t0(),
+            acknowledged_at: None,
+            acknowledged_by: None,
+            cleared_at: None,
+            clear_reason: None,
+            case_id: None,
+        })])
+        .await
+        .unwrap();
+    let refused = store.delete_datastream(id).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    assert!(store.datastream(id).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .observations(id, t0(), t0() + Duration::hours(1), 10, 0)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "nothing was deleted"
+    );
+}
+
+pub async fn sensorthings_documents_are_saved_and_deleted_together(store: &dyn Store) {
+    seeded(store).await;
+    let doc = |set: &str, id: i64, name: &str| StaDoc {
+        set: set.into(),
+        id,
+        doc: format!(r#"{{"name":"{name}"}}"#),
+    };
+    store
+        .save_sta_docs(
+            vec![
+                doc("Things", 1, "站点一"),
+                doc("Things", 2, "站点二"),
+                doc("Sensors", 1, "β-ray"),
+            ],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    store
+        .save_sta_docs(
+            vec![doc("Things", 1, "站点一（改）")],
+            vec![("Things".into(), 2)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.sta_docs().await.unwrap(),
+        [doc("Sensors", 1, "β-ray"), doc("Things", 1, "站点一（改）")]
+    );
 }

@@ -198,12 +198,65 @@ pub struct DatastreamRecord {
 }
 
 /// One observation as stored; (datastream, phenomenon time) is unique.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ObservationRow {
+    /// Given by the store (ignored on insert); its SensorThings `@iot.id`.
+    pub id: i64,
     pub datastream: i64,
     pub phenomenon_time: DateTime<Utc>,
     pub result: f64,
     pub received_at: DateTime<Utc>,
+    /// Its SensorThings FeatureOfInterest, when one was given or made.
+    pub feature: Option<i64>,
+    /// The other SensorThings members given with it (`resultTime`,
+    /// `resultQuality`, `validTime`, `parameters`) as one JSON object,
+    /// kept as given.
+    pub extra: Option<String>,
+}
+
+impl ObservationRow {
+    /// A plain reading, as gateways send them.
+    pub fn reading(
+        datastream: i64,
+        phenomenon_time: DateTime<Utc>,
+        result: f64,
+        received_at: DateTime<Utc>,
+    ) -> ObservationRow {
+        ObservationRow {
+            id: 0,
+            datastream,
+            phenomenon_time,
+            result,
+            received_at,
+            feature: None,
+            extra: None,
+        }
+    }
+}
+
+/// Which observations [`Store::scan_observations`] reads: every given
+/// condition holds; ordered by id, ids above `after_id`, at most `limit`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservationScan {
+    pub id: Option<i64>,
+    pub datastream: Option<i64>,
+    pub feature: Option<i64>,
+    /// Phenomenon time above (or, when the flag is true, at) this.
+    pub from: Option<(DateTime<Utc>, bool)>,
+    /// Phenomenon time below (or, when the flag is true, at) this.
+    pub to: Option<(DateTime<Utc>, bool)>,
+    pub after_id: i64,
+    pub limit: u32,
+}
+
+/// A SensorThings entity other than a Datastream's observations, kept as
+/// its JSON document (links by `@iot.id` inside).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaDoc {
+    /// The entity set, e.g. `Things`.
+    pub set: String,
+    pub id: i64,
+    pub doc: String,
 }
 
 /// An alarm: a rule's verdict on a datastream, from raised to cleared.
@@ -506,7 +559,22 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_observations(
         &self,
         observations: Vec<ObservationRow>,
-    ) -> StoreResult<Vec<bool>>;
+    ) -> StoreResult<Vec<Option<i64>>>;
+    /// Observations by id and the conditions of `scan` (for SensorThings).
+    async fn scan_observations(&self, scan: ObservationScan) -> StoreResult<Vec<ObservationRow>>;
+    /// Replaces an observation's time, result, feature and extra members
+    /// (by id). `NotFound` for an unknown id; `Conflict` when another
+    /// observation of the datastream has that phenomenon time.
+    async fn update_observation(&self, observation: ObservationRow) -> StoreResult<()>;
+    /// Deletes observations by id; returns how many were there.
+    async fn delete_observations(&self, ids: Vec<i64>) -> StoreResult<u64>;
+    /// Deletes a datastream with its observations. `Conflict` while an
+    /// alarm refers to it (alarms are part of cases' history).
+    async fn delete_datastream(&self, id: i64) -> StoreResult<()>;
+    /// Every stored SensorThings entity document.
+    async fn sta_docs(&self) -> StoreResult<Vec<StaDoc>>;
+    /// Writes and deletes SensorThings entity documents in one transaction.
+    async fn save_sta_docs(&self, put: Vec<StaDoc>, delete: Vec<(String, i64)>) -> StoreResult<()>;
     /// A datastream's observations with `from <= phenomenon time < to`,
     /// oldest first, at most `limit`, after skipping `offset`.
     async fn observations(

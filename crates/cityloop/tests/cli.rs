@@ -670,6 +670,73 @@ fn open311_client_libraries_from_the_registries_work_against_the_demo() {
     );
 }
 
+/// A SensorThings client library from PyPI (FROST's `frost_sta_client`),
+/// used as its documentation says, against the demo: a Thing with its
+/// Location and Datastream by deep insert, Observations posted and read
+/// back with `$filter`, `$expand` and paging, updates, deletes,
+/// CreateObservations — and, through the local broker, an Observation
+/// published over MQTT appears over HTTP and reaches a subscriber (see
+/// tests/sta-clients/README.md). Skipped without Python unless CI requires
+/// it.
+#[test]
+fn a_sensorthings_client_library_from_pypi_works_against_the_demo() {
+    let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sta-clients/run.sh");
+    let missing = missing_tools(&["python3"]);
+    if !missing.is_empty() {
+        if std::env::var("CITYLOOP_REQUIRE_STA_CLIENTS").as_deref() == Ok("1") {
+            panic!("the SensorThings client suite needs {missing:?}");
+        }
+        eprintln!("SKIPPED SensorThings client library: {missing:?} not found");
+        return;
+    }
+    let directory = tempfile::tempdir().unwrap();
+    let (mut child, mut lines, base) = start_demo(directory.path());
+    // The demo says whether its sensors go through the local broker, then
+    // (if so) the topic prefix it listens under.
+    let mut mqtt_prefix = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with("  sensors") && !line.contains("through MQTT") {
+            break;
+        }
+        if let Some(rest) = line.split("publish to ").nth(1) {
+            mqtt_prefix = rest.split("v1.1/").next().map(str::to_owned);
+            break;
+        }
+    }
+    if mqtt_prefix.is_none() && std::env::var("CITYLOOP_REQUIRE_MQTT").as_deref() == Ok("1") {
+        panic!("the demo found no MQTT broker on 127.0.0.1:1883");
+    }
+    let credentials: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(directory.path().join("demo-credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let key = credentials["open311_api_key"]
+        .as_str()
+        .expect("the demo writes an API key");
+    let mut command = Command::new("bash");
+    command
+        .arg(&runner)
+        .args(["--base", &format!("{base}/sta/v1.1"), "--api-key", key]);
+    if let Some(prefix) = &mqtt_prefix {
+        command.args(["--mqtt-host", "127.0.0.1", "--mqtt-prefix", prefix]);
+    } else {
+        eprintln!("SKIPPED the MQTT part of the SensorThings client suite: no broker");
+    }
+    let stdout = run_against_demo(&mut child, &mut command);
+    assert!(
+        stdout.contains("sta-clients: 1 passed, 0 failed"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    if mqtt_prefix.is_some() {
+        assert!(
+            stdout.contains("receives the new Observation with its @iot.id"),
+            "{stdout}"
+        );
+    }
+}
+
 /// The citizen page in Debian's headless Chromium (tests/browser): report,
 /// receipt, the case moving while staff act, the rating. Skipped when
 /// Node.js, npm or Chromium is missing, unless CI requires it.
