@@ -319,6 +319,9 @@ impl UserDto {
         sensors::get_rules,
         sensors::put_rules,
         vital::vital_signs,
+        vital::history,
+        vital::get_thresholds,
+        vital::put_thresholds,
     ),
     modifiers(&SecurityAddon),
     tags(
@@ -329,7 +332,7 @@ impl UserDto {
         (name = "responsibility", description = "The responsibility list (权责清单)"),
         (name = "cases", description = "The closed loop of a case (一网统管) and its SLA clocks"),
         (name = "transparency", description = "The verifiable log of every exercise of power (全民监督)"),
-        (name = "sensors", description = "Perception (城市感知): datastreams, observations, alarms that open cases"),
+        (name = "sensors", description = "Perception (城市感知): datastreams, observations, alarms that open cases, city vital signs. OGC SensorThings API 1.1 is served at /sta/v1.1/ (see docs/PERCEPTION.md)"),
         (name = "citizens", description = "The citizens' door (一网通办): report without an account, follow with the receipt, rate (好差评). Open311 GeoReport v2 is served at /open311/v2/ in XML and JSON (see docs/OPEN311.md)"),
     )
 )]

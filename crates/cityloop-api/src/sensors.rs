@@ -333,15 +333,15 @@ pub struct IngestDto {
     pub cases_opened: Vec<i64>,
 }
 
-impl From<IngestReport> for IngestDto {
-    fn from(report: IngestReport) -> IngestDto {
+impl IngestDto {
+    fn new(report: IngestReport, cases_opened: Vec<i64>) -> IngestDto {
         IngestDto {
             stored: report.stored,
             duplicates: report.duplicates,
             late: report.late,
             alarms_raised: report.raised,
             alarms_cleared: report.cleared,
-            cases_opened: report.cases_opened,
+            cases_opened,
         }
     }
 }
@@ -389,11 +389,14 @@ pub async fn ingest(
             })?;
         batch.push((observation.datastream, at, observation.result));
     }
-    let report = perception(&state)?.ingest(batch, state.now()).await?;
-    for case in &report.cases_opened {
+    let perception = perception(&state)?;
+    let report = perception.ingest(batch, state.now()).await?;
+    // A gateway posting over HTTP hears of the cases its batch opened.
+    let cases_opened = perception.carry().await?;
+    for case in &cases_opened {
         state.publish_case_change(*case);
     }
-    Ok(Json(report.into()))
+    Ok(Json(IngestDto::new(report, cases_opened)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

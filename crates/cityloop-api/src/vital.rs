@@ -1,8 +1,11 @@
-//! City vital signs (城市生命体征): named indicators computed on request
-//! from the store, for the city and each district, each with a status
-//! against its thresholds — air quality, sensors online, open alarms by
-//! severity, open and overdue cases. Public: they are aggregates and carry
-//! no personal data.
+//! City vital signs (城市生命体征): named indicators for the city and each
+//! district, each with a status against its thresholds — air quality,
+//! sensors online, open alarms by severity, open and overdue cases.
+//! Computed on request, and sampled every [`SAMPLE_EVERY`] by the server
+//! into their history (`/api/v1/vital-signs/history`). The thresholds are
+//! data (`data/vital-signs.json`), replaced by an administrator through
+//! `PUT /api/v1/vital-signs/thresholds`. Public: they are aggregates and
+//! carry no personal data.
 //!
 //! Air quality is AQI-style: the PM2.5 individual index of HJ 633-2012
 //! (breakpoints 0–35–75–115–150–250–350–500 µg/m³ → 0–50–100–150–200–300–
@@ -11,18 +14,156 @@
 //! official AQI (which takes 24-hour means of six pollutants).
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Json, Problem, Query};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
-use cityloop_domain::{AreaCode, AreaLevel};
-use cityloop_store::{AreaQuery, CaseQuery};
+use cityloop_domain::{AreaCode, AreaLevel, Role};
+use cityloop_store::{AreaQuery, CaseQuery, VitalSample};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/vital-signs", get(vital_signs))
+    Router::new()
+        .route("/api/v1/vital-signs", get(vital_signs))
+        .route("/api/v1/vital-signs/history", get(history))
+        .route(
+            "/api/v1/vital-signs/thresholds",
+            get(get_thresholds).put(put_thresholds),
+        )
+}
+
+/// How often the server samples the vital signs into their history.
+pub const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long samples are kept.
+pub const HISTORY_DAYS: i64 = 90;
+/// The setting that keeps thresholds set through the API.
+pub const THRESHOLDS_SETTING: &str = "vital_thresholds";
+/// The shipped thresholds.
+pub const SHIPPED_THRESHOLDS_JSON: &str = include_str!("../../../data/vital-signs.json");
+
+/// An indicator's definition: names, unit and thresholds.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub name: String,
+    pub label: String,
+    pub label_en: String,
+    pub unit: String,
+    /// Whether a higher value is worse (alarms) or better (sensors online).
+    pub higher_is_worse: bool,
+    /// Past this value the status is yellow; null: never.
+    pub yellow: Option<f64>,
+    /// Past this value the status is red; null: never.
+    pub red: Option<f64>,
+}
+
+impl Threshold {
+    fn status(&self, value: Option<f64>) -> String {
+        let Some(value) = value else {
+            return "grey".into();
+        };
+        let past = |limit: Option<f64>| {
+            limit.is_some_and(|limit| {
+                if self.higher_is_worse {
+                    value > limit
+                } else {
+                    value < limit
+                }
+            })
+        };
+        if past(self.red) {
+            "red"
+        } else if past(self.yellow) {
+            "yellow"
+        } else {
+            "green"
+        }
+        .into()
+    }
+
+    fn describe(&self) -> String {
+        let word = if self.higher_is_worse {
+            "above"
+        } else {
+            "below"
+        };
+        let unit = if self.unit == "%" { " %" } else { "" };
+        match (self.yellow, self.red) {
+            (None, None) => "informational".into(),
+            (Some(y), Some(r)) if y == r => format!("red {word} {y}{unit}"),
+            (y, r) => [("yellow", y), ("red", r)]
+                .iter()
+                .filter_map(|(colour, limit)| limit.map(|l| format!("{colour} {word} {l}{unit}")))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// The indicators this server computes.
+pub const INDICATORS: [&str; 7] = [
+    "air_quality",
+    "sensors_online",
+    "alarms_critical",
+    "alarms_major",
+    "alarms_minor",
+    "cases_open",
+    "cases_overdue",
+];
+
+/// Parses and checks thresholds: every indicator once, limits in order.
+pub fn parse_thresholds(text: &str) -> Result<Vec<Threshold>, Problem> {
+    let thresholds: Vec<Threshold> =
+        serde_json::from_str(text).map_err(|e| Problem::invalid("thresholds", e.to_string()))?;
+    for (i, t) in thresholds.iter().enumerate() {
+        let field = |f: &str| format!("[{i}].{f}");
+        if !INDICATORS.contains(&t.name.as_str()) {
+            return Err(Problem::invalid(
+                field("name"),
+                format!("{:?} is not one of {}", t.name, INDICATORS.join(", ")),
+            ));
+        }
+        if thresholds[..i].iter().any(|o| o.name == t.name) {
+            return Err(Problem::invalid(
+                field("name"),
+                format!("{} is given twice", t.name),
+            ));
+        }
+        for (what, limit) in [("yellow", t.yellow), ("red", t.red)] {
+            if limit.is_some_and(|l| !l.is_finite()) {
+                return Err(Problem::invalid(field(what), "a finite number or null"));
+            }
+        }
+        if let (Some(y), Some(r)) = (t.yellow, t.red)
+            && (if t.higher_is_worse { y > r } else { y < r })
+        {
+            return Err(Problem::invalid(
+                field("red"),
+                "red must lie past yellow (above it when higher is worse, below otherwise)",
+            ));
+        }
+    }
+    if let Some(missing) = INDICATORS
+        .iter()
+        .find(|name| !thresholds.iter().any(|t| t.name == **name))
+    {
+        return Err(Problem::invalid(
+            "thresholds",
+            format!("{missing} is missing"),
+        ));
+    }
+    Ok(thresholds)
+}
+
+/// The thresholds in force: those set through the API, else the shipped.
+pub async fn thresholds(state: &AppState) -> ApiResult<Vec<Threshold>> {
+    match state.store().setting(THRESHOLDS_SETTING).await? {
+        Some(text) => parse_thresholds(&text),
+        None => parse_thresholds(SHIPPED_THRESHOLDS_JSON),
+    }
 }
 
 /// A sensor heard within this long counts as online.
@@ -60,6 +201,7 @@ pub struct Indicator {
     /// e.g. `air_quality`, `sensors_online`.
     pub name: String,
     pub label: String,
+    pub label_en: String,
     /// null when nothing can be said (no sensors, no cases).
     pub value: Option<f64>,
     pub unit: String,
@@ -92,27 +234,6 @@ pub struct VitalQuery {
     pub by: Option<String>,
 }
 
-fn status(value: Option<f64>, yellow: f64, red: f64, higher_is_worse: bool) -> String {
-    let Some(value) = value else {
-        return "grey".into();
-    };
-    let worse = |limit: f64| {
-        if higher_is_worse {
-            value > limit
-        } else {
-            value < limit
-        }
-    };
-    if worse(red) {
-        "red"
-    } else if worse(yellow) {
-        "yellow"
-    } else {
-        "green"
-    }
-    .into()
-}
-
 /// The city's vital signs, and each district's.
 #[utoipa::path(get, path = "/api/v1/vital-signs", tag = "sensors", params(VitalQuery),
     responses((status = 200, body = VitalSigns), (status = 400, body = crate::problem::ProblemBody)))]
@@ -120,7 +241,14 @@ pub async fn vital_signs(
     State(state): State<AppState>,
     Query(query): Query<VitalQuery>,
 ) -> ApiResult<Json<VitalSigns>> {
-    let with_districts = match query.by.as_deref() {
+    Ok(Json(compute(&state, query.by.as_deref()).await?))
+}
+
+/// Computes the vital signs now: of the city, and (unless `by` is `city`)
+/// of each district.
+pub async fn compute(state: &AppState, by: Option<&str>) -> ApiResult<VitalSigns> {
+    let thresholds = thresholds(state).await?;
+    let with_districts = match by {
         None | Some("district") => true,
         Some("city") => false,
         Some(other) => {
@@ -199,100 +327,209 @@ pub async fn vital_signs(
             })
             .await? as f64;
         let overdue_share = (open > 0.0).then(|| overdue / open * 100.0);
-        let indicator = |name: &str,
-                         label: &str,
-                         value: Option<f64>,
-                         unit: &str,
-                         status: String,
-                         thresholds: &str,
-                         note: Option<String>| Indicator {
-            name: name.into(),
-            label: label.into(),
-            value: value.map(|v| (v * 10.0).round() / 10.0),
-            unit: unit.into(),
-            status,
-            thresholds: thresholds.into(),
-            note,
-        };
+        let values = [
+            ("air_quality", air, air.map(|a| aqi_level(a).to_owned())),
+            (
+                "sensors_online",
+                share,
+                Some(format!("{} / {}", online.len(), inside.len())),
+            ),
+            ("alarms_critical", Some(critical), None),
+            ("alarms_major", Some(major), None),
+            ("alarms_minor", Some(minor), None),
+            ("cases_open", Some(open), None),
+            (
+                "cases_overdue",
+                overdue_share,
+                Some(format!("{overdue} / {open}")),
+            ),
+        ];
+        let indicators = values
+            .into_iter()
+            .filter_map(|(name, value, note)| {
+                let threshold = thresholds.iter().find(|t| t.name == name)?;
+                Some(Indicator {
+                    name: name.into(),
+                    label: threshold.label.clone(),
+                    label_en: threshold.label_en.clone(),
+                    value: value.map(|v| (v * 10.0).round() / 10.0),
+                    unit: threshold.unit.clone(),
+                    status: threshold.status(value),
+                    thresholds: threshold.describe(),
+                    note,
+                })
+            })
+            .collect();
         result.push(AreaSigns {
             code: code.as_str().to_owned(),
             name: record.area.name.clone(),
-            indicators: vec![
-                indicator(
-                    "air_quality",
-                    "空气质量（PM2.5 分指数）",
-                    air,
-                    "index",
-                    status(air, 100.0, 200.0, true),
-                    "yellow above 100, red above 200",
-                    air.map(|a| aqi_level(a).to_owned()),
-                ),
-                indicator(
-                    "sensors_online",
-                    "传感器在线率",
-                    share,
-                    "%",
-                    status(share, 90.0, 75.0, false),
-                    "yellow below 90 %, red below 75 %",
-                    Some(format!("{} / {}", online.len(), inside.len())),
-                ),
-                indicator(
-                    "alarms_critical",
-                    "严重告警",
-                    Some(critical),
-                    "alarms",
-                    status(Some(critical), 0.0, 0.0, true),
-                    "red above 0",
-                    None,
-                ),
-                indicator(
-                    "alarms_major",
-                    "重要告警",
-                    Some(major),
-                    "alarms",
-                    status(Some(major), 0.0, 5.0, true),
-                    "yellow above 0, red above 5",
-                    None,
-                ),
-                indicator(
-                    "alarms_minor",
-                    "一般告警",
-                    Some(minor),
-                    "alarms",
-                    status(Some(minor), 10.0, 50.0, true),
-                    "yellow above 10, red above 50",
-                    None,
-                ),
-                indicator(
-                    "cases_open",
-                    "在办案件",
-                    Some(open),
-                    "cases",
-                    "green".into(),
-                    "informational",
-                    None,
-                ),
-                indicator(
-                    "cases_overdue",
-                    "超期案件占比",
-                    overdue_share,
-                    "%",
-                    status(overdue_share, 5.0, 15.0, true),
-                    "yellow above 5 %, red above 15 %",
-                    Some(format!("{overdue} / {open}")),
-                ),
-            ],
+            indicators,
         });
     }
-    Ok(Json(VitalSigns {
+    Ok(VitalSigns {
         at: now,
         areas: result,
-    }))
+    })
+}
+
+/// Samples the vital signs into their history and forgets samples older
+/// than [`HISTORY_DAYS`]; the server calls it every [`SAMPLE_EVERY`].
+pub async fn sample(state: &AppState) -> ApiResult<usize> {
+    let signs = compute(state, None).await?;
+    let samples: Vec<VitalSample> = signs
+        .areas
+        .iter()
+        .flat_map(|area| {
+            area.indicators.iter().map(|i| VitalSample {
+                at: signs.at,
+                area: area.code.clone(),
+                indicator: i.name.clone(),
+                value: i.value,
+                status: i.status.clone(),
+            })
+        })
+        .collect();
+    let count = samples.len();
+    let store = state.store();
+    store.record_vital_samples(samples).await?;
+    store
+        .delete_vital_samples_before(signs.at - Duration::days(HISTORY_DAYS))
+        .await?;
+    Ok(count)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// An area code: the city or a district.
+    pub area: String,
+    /// An indicator's name, e.g. `air_quality`.
+    pub indicator: String,
+    /// From this instant (default: a day before `to`).
+    pub from: Option<String>,
+    /// Up to this instant (default: now).
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SampleDto {
+    pub at: DateTime<Utc>,
+    pub value: Option<f64>,
+    pub status: String,
+}
+
+/// An indicator's history for an area, oldest first (sampled every five
+/// minutes; at most 10,000 samples, about 35 days).
+#[utoipa::path(get, path = "/api/v1/vital-signs/history", tag = "sensors", params(HistoryQuery),
+    responses((status = 200, body = Vec<SampleDto>), (status = 400, body = crate::problem::ProblemBody)))]
+pub async fn history(
+    State(state): State<AppState>,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult<Json<Vec<SampleDto>>> {
+    if !INDICATORS.contains(&query.indicator.as_str()) {
+        return Err(Problem::invalid(
+            "indicator",
+            format!("not one of {}", INDICATORS.join(", ")),
+        ));
+    }
+    AreaCode::parse(&query.area).map_err(|e| Problem::invalid("area", e.message))?;
+    let to = match &query.to {
+        Some(text) => crate::cases::parse_instant("to", text)?,
+        None => state.now(),
+    };
+    let from = match &query.from {
+        Some(text) => crate::cases::parse_instant("from", text)?,
+        None => to - Duration::days(1),
+    };
+    if from >= to {
+        return Err(Problem::invalid("from", "must be before to"));
+    }
+    let samples = state
+        .store()
+        .vital_samples(&query.area, &query.indicator, from, to, 10_000)
+        .await?;
+    Ok(Json(
+        samples
+            .into_iter()
+            .map(|s| SampleDto {
+                at: s.at,
+                value: s.value,
+                status: s.status,
+            })
+            .collect(),
+    ))
+}
+
+/// The thresholds in force.
+#[utoipa::path(get, path = "/api/v1/vital-signs/thresholds", tag = "sensors",
+    responses((status = 200, body = Vec<Threshold>), (status = 500, body = crate::problem::ProblemBody)))]
+pub async fn get_thresholds(State(state): State<AppState>) -> ApiResult<Json<Vec<Threshold>>> {
+    Ok(Json(thresholds(&state).await?))
+}
+
+/// Replaces the thresholds (administrators); every indicator once.
+#[utoipa::path(put, path = "/api/v1/vital-signs/thresholds", tag = "sensors", request_body = Vec<Threshold>,
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<Threshold>), (status = 400, body = crate::problem::ProblemBody),
+        (status = 401, body = crate::problem::ProblemBody), (status = 403, body = crate::problem::ProblemBody)))]
+pub async fn put_thresholds(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<serde_json::Value>,
+) -> ApiResult<Json<Vec<Threshold>>> {
+    caller.require(
+        caller.0.role == Role::Admin,
+        "change the vital-sign thresholds",
+    )?;
+    let text = body.to_string();
+    let parsed = parse_thresholds(&text)?;
+    let leaf = crate::transparency::config_leaf(
+        &state,
+        &caller.0,
+        THRESHOLDS_SETTING,
+        "replace the vital-sign thresholds",
+        text.as_bytes(),
+    );
+    state
+        .store()
+        .put_setting(THRESHOLDS_SETTING, &text, vec![leaf])
+        .await?;
+    Ok(Json(parsed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shipped_thresholds_cover_every_indicator_and_colour_values() {
+        let shipped = parse_thresholds(SHIPPED_THRESHOLDS_JSON).unwrap();
+        let online = shipped.iter().find(|t| t.name == "sensors_online").unwrap();
+        assert_eq!(online.status(Some(95.0)), "green");
+        assert_eq!(online.status(Some(80.0)), "yellow");
+        assert_eq!(online.status(Some(50.0)), "red");
+        assert_eq!(online.status(None), "grey");
+        let critical = shipped
+            .iter()
+            .find(|t| t.name == "alarms_critical")
+            .unwrap();
+        assert_eq!(critical.status(Some(1.0)), "red");
+        assert_eq!(critical.describe(), "red above 0");
+        let open = shipped.iter().find(|t| t.name == "cases_open").unwrap();
+        assert_eq!(open.status(Some(1e6)), "green", "informational");
+    }
+
+    #[test]
+    fn thresholds_out_of_order_or_missing_are_refused_with_the_field() {
+        let mut list: Vec<serde_json::Value> =
+            serde_json::from_str(SHIPPED_THRESHOLDS_JSON).unwrap();
+        list[1]["red"] = serde_json::json!(95);
+        let e = parse_thresholds(&serde_json::Value::from(list.clone()).to_string()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("[1].red"));
+        list.remove(1);
+        let e = parse_thresholds(&serde_json::Value::from(list).to_string()).unwrap_err();
+        assert!(e.detail.contains("sensors_online"), "{}", e.detail);
+    }
 
     #[test]
     fn the_pm25_index_follows_hj_633_breakpoints() {

@@ -183,7 +183,25 @@ async fn observations_published_to_the_broker_raise_one_case_and_are_published_b
         "the malformed message did not stop the stream"
     );
 
-    // 80, 120, 130 above 75 for three hours: one alarm, one case.
+    // 80, 120, 130 above 75 for three hours: one alarm, one case (carried
+    // beside ingestion, as the server does).
+    let perception = app.state.perception_arc().unwrap();
+    let carrier = tokio::spawn({
+        let stopped = stop.subscribe();
+        async move { perception.run_case_worker(stopped, |_| {}).await }
+    });
+    eventually("the alarm has its case", || {
+        let app = &app;
+        async move {
+            let (_, alarms) = app.get("/api/v1/sensors/alarms", Some("operator")).await;
+            alarms
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["rule"] == "pm25-high-putuo" && a["case_id"].is_i64())
+        }
+    })
+    .await;
     let (_, alarms) = app.get("/api/v1/sensors/alarms", Some("operator")).await;
     let raised: Vec<&serde_json::Value> = alarms
         .as_array()
@@ -218,6 +236,7 @@ async fn observations_published_to_the_broker_raise_one_case_and_are_published_b
     );
     stop.send(true).unwrap();
     source.await.unwrap();
+    carrier.await.unwrap();
 }
 
 /// At least once across restarts: the source's session is kept by the

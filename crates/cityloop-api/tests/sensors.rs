@@ -214,7 +214,10 @@ async fn a_sustained_breach_opens_one_case_and_its_clearing_is_recorded_on_it() 
         .await
         .unwrap();
     assert_eq!(report.raised.len(), 1);
-    assert!(report.cases_opened.is_empty());
+    assert!(
+        perception.carry().await.unwrap().is_empty(),
+        "the offline rule names no case"
+    );
     let offline = app
         .state
         .store()
@@ -496,4 +499,165 @@ async fn rules_are_replaced_by_an_admin_and_take_effect_at_once() {
     .await
     .unwrap();
     assert_eq!(reopened.rules()[0].id, "noise-night");
+}
+
+#[tokio::test]
+async fn alarms_queued_before_a_restart_are_carried_into_cases_after_it() {
+    let app = TestApp::spawn().await;
+    let (status, stream) = app
+        .call(
+            "POST",
+            "/api/v1/sensors/datastreams",
+            Some("operator"),
+            Some(
+                json!({"name": "PM2.5 甘泉", "thing": "aq-310107-09", "property": "pm25",
+                "unit": "µg/m³", "period_minutes": 60, "lon": 121.435, "lat": 31.247}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{stream}");
+    let id = stream["id"].as_i64().unwrap();
+    let at = |h: i64| {
+        DateTime::parse_from_rfc3339(&hour(h))
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    // Ingestion records the alarm and queues its case work, and the
+    // process stops before the work is done.
+    let report = app
+        .state
+        .perception()
+        .unwrap()
+        .ingest(
+            vec![(id, at(0), 90.0), (id, at(1), 95.0), (id, at(2), 99.0)],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.raised.len(), 1);
+    let alarm = report.raised[0];
+    assert_eq!(
+        app.state
+            .store()
+            .alarm(alarm)
+            .await
+            .unwrap()
+            .unwrap()
+            .case_id,
+        None
+    );
+    // A new process over the same store does it.
+    let restarted = cityloop_perception::Perception::open(
+        app.state.cases_arc(),
+        cityloop_perception::shipped_rules(),
+    )
+    .await
+    .unwrap();
+    let opened = restarted.carry().await.unwrap();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(
+        app.state
+            .store()
+            .alarm(alarm)
+            .await
+            .unwrap()
+            .unwrap()
+            .case_id,
+        Some(opened[0])
+    );
+    assert!(
+        restarted.carry().await.unwrap().is_empty(),
+        "done once: nothing is carried twice"
+    );
+}
+
+#[tokio::test]
+async fn vital_signs_are_sampled_into_history_against_thresholds_an_admin_sets() {
+    let app = TestApp::spawn().await;
+    let (_, stream) = app
+        .call(
+            "POST",
+            "/api/v1/sensors/datastreams",
+            Some("admin"),
+            Some(
+                json!({"name": "A", "thing": "A", "property": "pm25", "unit": "µg/m³",
+                        "period_minutes": 60, "lon": 121.435, "lat": 31.247}),
+            ),
+        )
+        .await;
+    let id = stream["id"].as_i64().unwrap();
+    let now = Utc::now();
+    let body = json!({"observations": [
+        {"datastream": id, "phenomenon_time": (now - Duration::minutes(30)).to_rfc3339(), "result": 80}]});
+    assert_eq!(post(&app, "admin", body).await.0, StatusCode::OK);
+    let samples = cityloop_api::vital::sample(&app.state).await.unwrap();
+    assert_eq!(
+        samples,
+        17 * 7,
+        "every indicator of the city and its 16 districts"
+    );
+
+    let (status, history) = app
+        .get(
+            "/api/v1/vital-signs/history?area=310107&indicator=air_quality",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(history[0]["value"], 106.3);
+    assert_eq!(history[0]["status"], "yellow");
+
+    // An administrator makes air quality red from an index of 100.
+    let (_, mut thresholds) = app.get("/api/v1/vital-signs/thresholds", None).await;
+    thresholds[0]["red"] = json!(100);
+    let (status, _) = app
+        .call(
+            "PUT",
+            "/api/v1/vital-signs/thresholds",
+            Some("operator"),
+            Some(thresholds.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = app
+        .call(
+            "PUT",
+            "/api/v1/vital-signs/thresholds",
+            Some("admin"),
+            Some(thresholds.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, signs) = app.get("/api/v1/vital-signs", None).await;
+    let putuo = signs["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "310107")
+        .unwrap();
+    assert_eq!(putuo["indicators"][0]["name"], "air_quality");
+    assert_eq!(putuo["indicators"][0]["status"], "red");
+    assert_eq!(putuo["indicators"][0]["thresholds"], "red above 100");
+
+    // Bad thresholds and bad history queries name the field.
+    thresholds[1]["red"] = json!(95);
+    let (status, problem) = app
+        .call(
+            "PUT",
+            "/api/v1/vital-signs/thresholds",
+            Some("admin"),
+            Some(thresholds),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["field"], "[1].red");
+    let (status, problem) = app
+        .get(
+            "/api/v1/vital-signs/history?area=310107&indicator=happiness",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(problem["field"], "indicator");
 }

@@ -1,16 +1,22 @@
 //! City perception (城市感知): where sensor data meets the store and the
-//! closed loop. A source (HTTP bulk today; MQTT next) hands batches of
+//! closed loop. A source (HTTP bulk, MQTT, SensorThings) hands batches of
 //! observations to [`Perception::ingest`], which
 //!
 //! 1. stores them in one transaction, skipping any whose (datastream,
-//!    phenomenon time) is stored already — at-least-once delivery is safe;
-//! 2. runs the new ones, in phenomenon-time order, through the alarm rules
-//!    ([`cityloop_sense::Engine`]);
-//! 3. records each alarm raised or cleared, and carries it into the closed
-//!    loop: a raised alarm whose rule names a case opens one (channel
-//!    `sensor`, the rule's category and department, the device's place) —
-//!    or, when the alarm's previous occurrence has a case still open, is
-//!    added to that case; a cleared alarm is recorded on its case.
+//!    phenomenon time) is stored already — at-least-once delivery is safe —
+//!    while, at the same time,
+//! 2. the alarm rules ([`cityloop_sense::Engine`]) run over them in
+//!    phenomenon-time order (the engine passes over what it has seen);
+//! 3. records each alarm raised or cleared in one transaction; those of
+//!    rules that name a case are queued in the store.
+//!
+//! [`Perception::carry`] (run beside ingestion by
+//! [`Perception::run_case_worker`], or awaited by a caller who wants the
+//! cases now) carries queued alarms into the closed loop: a raised alarm
+//! whose previous occurrence has a case still open is added to it, else it
+//! opens one (channel `sensor`, the rule's category and department, the
+//! device's place); a clearing is recorded on its case. Ingestion never
+//! waits for a case to be written.
 //!
 //! [`Perception::tick`] raises the alarms of silent devices. The engine's
 //! state lives in memory; on start it is restored from the store (the
@@ -25,7 +31,8 @@ use cityloop_domain::{AreaCode, CategoryCode, DepartmentId};
 use cityloop_geo::LonLat;
 use cityloop_sense::{Change, Engine, Observation, Rule, Skip, Stream};
 use cityloop_store::{
-    AlarmChange, AlarmRecord, DatastreamRecord, ObservationRow, Store, StoreError,
+    AlarmChange, AlarmRecord, CASE_WORK_CLEAR, CASE_WORK_RAISE, DatastreamRecord, ObservationRow,
+    Store, StoreError,
 };
 use cityloop_workflow::{Actor, Channel, Command, Urgency};
 use std::sync::{Arc, Mutex};
@@ -59,11 +66,10 @@ pub struct IngestReport {
     pub duplicates: usize,
     /// Stored, but older than the stream's latest: not evaluated.
     pub late: usize,
-    /// Alarm ids raised and cleared by this batch.
+    /// Alarm ids raised and cleared by this batch (those of rules that
+    /// name a case are queued for [`Perception::carry`]).
     pub raised: Vec<i64>,
     pub cleared: Vec<i64>,
-    /// Cases opened by this batch.
-    pub cases_opened: Vec<i64>,
     /// The observations stored now, for publishing to subscribers.
     pub fresh: Vec<Fresh>,
 }
@@ -86,7 +92,14 @@ pub struct Perception {
     /// Counts datastreams registered and removed, so views of them (the
     /// SensorThings model) know when to look again.
     generation: std::sync::atomic::AtomicU64,
+    /// Wakes the case worker when alarms are queued.
+    work: tokio::sync::Notify,
+    /// One carrier at a time (the worker and callers who wait for cases).
+    carrying: tokio::sync::Mutex<()>,
 }
+
+/// Queued alarms read per store call.
+const CARRY_BATCH: u32 = 500;
 
 fn engine_stream(record: &DatastreamRecord) -> Stream {
     Stream {
@@ -122,6 +135,8 @@ impl Perception {
             cases,
             engine: Mutex::new(engine),
             generation: std::sync::atomic::AtomicU64::new(0),
+            work: tokio::sync::Notify::new(),
+            carrying: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -217,11 +232,17 @@ impl Perception {
     /// the store.
     pub async fn unregister(&self, id: i64) -> Result<(), PerceptionError> {
         self.store.delete_datastream(id).await?;
+        self.resync().await?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Rebuilds the engine from the store (after a failed write).
+    async fn resync(&self) -> Result<(), PerceptionError> {
         let rules = self.rules();
         let engine = restored_engine(self.store.as_ref(), rules).await?;
         *self.engine() = engine;
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 
@@ -270,45 +291,90 @@ impl Perception {
                 (o.datastream, o.phenomenon_time, o.result)
             })
             .collect();
-        let ids = self
-            .store
-            .insert_observations(rows)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound { what } => {
-                    invalid("datastream", format!("{what} is not registered"))
-                }
-                other => other.into(),
-            })?;
-        let mut report = IngestReport::default();
-        let mut new: Vec<Observation> = Vec::new();
-        for ((datastream, at, value), id) in readings.into_iter().zip(ids) {
-            if let Some(id) = id {
-                report.fresh.push(Fresh {
-                    id,
-                    datastream,
-                    at,
-                    result: value,
-                });
-                new.push(Observation {
-                    datastream: datastream as u64,
-                    at,
-                    value,
-                });
-            } else {
-                report.duplicates += 1;
+        {
+            let engine = self.engine();
+            if let Some((unknown, _, _)) = readings
+                .iter()
+                .find(|(datastream, _, _)| !engine.has_stream(*datastream as u64))
+            {
+                return Err(invalid(
+                    "datastream",
+                    format!("datastream {unknown} is not registered"),
+                ));
             }
         }
-        report.stored = new.len();
-        new.sort_by_key(|o| (o.at, o.datastream));
+        // The store writes (on its own thread) while the rules run here:
+        // the engine itself passes over what it has seen (a redelivery is
+        // at or before its stream's latest time), so it needs no answer
+        // from the store first.
+        let store = Arc::clone(&self.store);
+        let writing = tokio::spawn(async move { store.insert_observations(rows).await });
+        let mut order: Vec<usize> = (0..readings.len()).collect();
+        order.sort_by_key(|i| (readings[*i].1, readings[*i].0));
+        let mut evaluated = vec![false; readings.len()];
         let mut changes = Vec::new();
         {
             let mut engine = self.engine();
-            for observation in new {
-                match engine.observe(observation) {
-                    Ok(found) => changes.extend(found),
-                    Err(Skip::Late | Skip::Duplicate) => report.late += 1,
+            for i in order {
+                let (datastream, at, value) = readings[i];
+                match engine.observe(Observation {
+                    datastream: datastream as u64,
+                    at,
+                    value,
+                }) {
+                    Ok(found) => {
+                        evaluated[i] = true;
+                        changes.extend(found);
+                    }
+                    Err(Skip::Late | Skip::Duplicate) => {}
                     Err(skip) => tracing::warn!(%skip, "observation not evaluated"),
+                }
+            }
+        }
+        let written = match writing.await {
+            Ok(written) => written,
+            Err(join) => Err(StoreError::Backend(format!(
+                "the observation writer failed: {join}"
+            ))),
+        };
+        let ids = match written {
+            Ok(ids) => ids,
+            Err(error) => {
+                // Nothing was stored: the engine goes back to what the
+                // store holds.
+                self.resync().await?;
+                return Err(match error {
+                    StoreError::NotFound { what } => {
+                        invalid("datastream", format!("{what} is not registered"))
+                    }
+                    other => other.into(),
+                });
+            }
+        };
+        let mut report = IngestReport::default();
+        for (i, ((datastream, at, value), id)) in readings.into_iter().zip(ids).enumerate() {
+            match id {
+                Some(id) => {
+                    report.stored += 1;
+                    if !evaluated[i] {
+                        report.late += 1;
+                    }
+                    report.fresh.push(Fresh {
+                        id,
+                        datastream,
+                        at,
+                        result: value,
+                    });
+                }
+                None => {
+                    report.duplicates += 1;
+                    if evaluated[i] {
+                        tracing::warn!(
+                            datastream,
+                            %at,
+                            "an observation the store had was new to the rules (another process writes this datastream?)"
+                        );
+                    }
                 }
             }
         }
@@ -324,8 +390,8 @@ impl Perception {
         Ok(report)
     }
 
-    /// Records a batch's alarm changes in one store transaction, then
-    /// carries the alarms of rules that name a case into the closed loop.
+    /// Records a batch's alarm changes in one store transaction; those of
+    /// rules that name a case are queued there for [`Perception::carry`].
     async fn apply(
         &self,
         changes: Vec<Change>,
@@ -344,19 +410,22 @@ impl Perception {
                     at,
                     severity,
                     reason,
-                } => AlarmChange::Raise(AlarmRecord {
-                    id: 0,
-                    rule: rules[*rule].id.clone(),
-                    datastream: *datastream as i64,
-                    severity: severity.as_str().to_owned(),
-                    reason: reason.clone(),
-                    raised_at: *at,
-                    acknowledged_at: None,
-                    acknowledged_by: None,
-                    cleared_at: None,
-                    clear_reason: None,
-                    case_id: None,
-                }),
+                } => AlarmChange::Raise {
+                    alarm: AlarmRecord {
+                        id: 0,
+                        rule: rules[*rule].id.clone(),
+                        datastream: *datastream as i64,
+                        severity: severity.as_str().to_owned(),
+                        reason: reason.clone(),
+                        raised_at: *at,
+                        acknowledged_at: None,
+                        acknowledged_by: None,
+                        cleared_at: None,
+                        clear_reason: None,
+                        case_id: None,
+                    },
+                    carry: rules[*rule].case.is_some(),
+                },
                 Change::Cleared {
                     rule,
                     datastream,
@@ -367,65 +436,106 @@ impl Perception {
                     datastream: *datastream as i64,
                     at: *at,
                     reason: reason.clone(),
+                    carry: rules[*rule].case.is_some(),
                 },
             })
             .collect();
         let outcomes = self.store.record_alarms(recorded).await?;
-        // Cases linked in this batch, for a later alarm of the same rule
-        // and datastream in the same batch.
-        let mut linked: std::collections::HashMap<(usize, i64), i64> =
-            std::collections::HashMap::new();
+        let mut queued = false;
         for (change, outcome) in changes.iter().zip(outcomes) {
-            let rule = &rules[change.rule()];
-            let datastream = change.datastream() as i64;
             let Some(alarm) = outcome.alarm else {
                 continue;
             };
+            queued |= rules[change.rule()].case.is_some();
             match change {
-                Change::Raised { at, reason, .. } => {
-                    report.raised.push(alarm);
-                    if rule.case.is_none() {
-                        continue;
-                    }
-                    let previous = linked
-                        .get(&(change.rule(), datastream))
-                        .copied()
-                        .or(outcome.case_id);
-                    let case_id = self
-                        .carry_into_case(rule, datastream, alarm, previous, reason, *at, report)
-                        .await?;
-                    if let Some(case_id) = case_id {
-                        self.store.set_alarm_case(alarm, case_id).await?;
-                        linked.insert((change.rule(), datastream), case_id);
-                    }
-                }
-                Change::Cleared { at, reason, .. } => {
-                    report.cleared.push(alarm);
-                    let case_id = outcome
-                        .case_id
-                        .or_else(|| linked.get(&(change.rule(), datastream)).copied());
-                    if let Some(case_id) = case_id {
-                        self.record_on_case(case_id, alarm, true, reason, *at)
-                            .await?;
-                    }
-                }
+                Change::Raised { .. } => report.raised.push(alarm),
+                Change::Cleared { .. } => report.cleared.push(alarm),
             }
+        }
+        if queued {
+            self.work.notify_one();
         }
         Ok(())
     }
 
+    /// Carries queued alarms into the closed loop, oldest first: a raised
+    /// alarm joins its previous occurrence's case while that is open, else
+    /// opens one (channel `sensor`, the rule's category and department,
+    /// the device's place); a clearing is recorded on the alarm's case.
+    /// Runs beside ingestion (see [`Perception::run_case_worker`]); the
+    /// queue lives in the store, so work left by a crash is done on the
+    /// next start. Returns the cases opened.
+    pub async fn carry(&self) -> Result<Vec<i64>, PerceptionError> {
+        let _one_at_a_time = self.carrying.lock().await;
+        let mut opened = Vec::new();
+        loop {
+            let work = self.store.alarm_work(CARRY_BATCH).await?;
+            if work.is_empty() {
+                return Ok(opened);
+            }
+            let rules = self.engine().rules().to_vec();
+            for (alarm, todo) in work {
+                let rule = rules.iter().find(|r| r.id == alarm.rule);
+                let mut case_id = alarm.case_id;
+                if todo & CASE_WORK_RAISE != 0
+                    && let Some(rule) = rule
+                {
+                    let previous = self
+                        .store
+                        .alarm_case_before(&alarm.rule, alarm.datastream, alarm.id)
+                        .await?;
+                    case_id = self
+                        .carry_into_case(rule, &alarm, previous, &mut opened)
+                        .await?;
+                }
+                if todo & CASE_WORK_CLEAR != 0
+                    && let (Some(case_id), Some(at)) = (case_id, alarm.cleared_at)
+                {
+                    let reason = alarm.clear_reason.clone().unwrap_or_default();
+                    self.record_on_case(case_id, alarm.id, true, &reason, at)
+                        .await?;
+                }
+                self.store
+                    .finish_alarm_work(alarm.id, todo, case_id)
+                    .await?;
+            }
+        }
+    }
+
+    /// Carries queued alarms whenever ingestion queues some, until `stop`.
+    /// `opened` hears of each case opened.
+    pub async fn run_case_worker(
+        &self,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+        opened: impl Fn(i64),
+    ) {
+        loop {
+            match self.carry().await {
+                Ok(cases) => cases.into_iter().for_each(&opened),
+                Err(error) => {
+                    tracing::error!(%error, "carrying alarms into cases failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+                        _ = stop.changed() => return,
+                    }
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = self.work.notified() => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
     /// The case a raised alarm belongs to: the previous occurrence's case
     /// while it is open, else a new one when the rule names a case.
-    #[allow(clippy::too_many_arguments)]
     async fn carry_into_case(
         &self,
         rule: &Rule,
-        datastream: i64,
-        alarm: i64,
+        alarm: &AlarmRecord,
         previous: Option<i64>,
-        reason: &str,
-        at: DateTime<Utc>,
-        report: &mut IngestReport,
+        opened: &mut Vec<i64>,
     ) -> Result<Option<i64>, PerceptionError> {
         let Some(spec) = &rule.case else {
             return Ok(None);
@@ -433,10 +543,11 @@ impl Perception {
         if let Some(case_id) = previous
             && self.store.case(case_id).await?.is_some_and(|c| c.open)
         {
-            self.record_on_case(case_id, alarm, false, reason, at)
+            self.record_on_case(case_id, alarm.id, false, &alarm.reason, alarm.raised_at)
                 .await?;
             return Ok(Some(case_id));
         }
+        let datastream = alarm.datastream;
         let stream = self
             .store
             .datastream(datastream)
@@ -468,17 +579,17 @@ impl Perception {
                         "{}（{}，{:.5}, {:.5}）",
                         stream.name, stream.thing, stream.lon, stream.lat
                     )),
-                    description: format!("【传感器告警】{}：{}", rule.name, reason),
+                    description: format!("【传感器告警】{}：{}", rule.name, alarm.reason),
                     reporter: None,
                     reporter_contact: None,
                     report: None,
                     route_to,
                 },
                 &index,
-                at,
+                alarm.raised_at,
             )
             .await?;
-        report.cases_opened.push(outcome.case.id);
+        opened.push(outcome.case.id);
         Ok(Some(outcome.case.id))
     }
 

@@ -170,6 +170,11 @@ impl Engine {
         );
     }
 
+    /// Whether a datastream is registered.
+    pub fn has_stream(&self, id: u64) -> bool {
+        self.streams.contains_key(&id)
+    }
+
     /// The index of the rule with this id.
     pub fn rule_index(&self, id: &str) -> Option<usize> {
         self.rules.iter().position(|rule| rule.id == id)

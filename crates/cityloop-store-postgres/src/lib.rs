@@ -25,11 +25,12 @@ use cityloop_domain::{
 };
 use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
-    Attachments, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow,
-    CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationBucket,
-    ObservationRow, ObservationScan, ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store,
-    StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output,
-    page_limit, tile_blob, tile_hashes,
+    Attachments, Audit, AuditFor, Backend, CASE_WORK_CLEAR, CASE_WORK_RAISE, CaseEventRow,
+    CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash, MediaRecord,
+    MediaUpload, ObservationBucket, ObservationRow, ObservationScan, ResponsibilityQuery,
+    SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult, TimerRow, TimerSpec,
+    TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit, tile_blob,
+    tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -48,6 +49,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_partial_case_indexes.sql"),
     include_str!("../migrations/0007_perception.sql"),
     include_str!("../migrations/0008_sensorthings.sql"),
+    include_str!("../migrations/0009_alarm_case_work.sql"),
+    include_str!("../migrations/0010_vital_history.sql"),
 ];
 
 const OBSERVATION_COLUMNS: &str =
@@ -848,6 +851,7 @@ fn datastream_from_row(row: &Row) -> StoreResult<DatastreamRecord> {
     })
 }
 
+const ALARM_COLUMN_COUNT: usize = 11;
 const ALARM_COLUMNS: &str = "id, rule_id, datastream_id, severity, reason, raised_at,
     acknowledged_at, acknowledged_by, cleared_at, clear_reason, case_id";
 
@@ -2245,6 +2249,70 @@ impl Store for PostgresStore {
         commit(transaction).await
     }
 
+    async fn record_vital_samples(&self, samples: Vec<VitalSample>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let at: Vec<DateTime<Utc>> = samples.iter().map(|s| s.at).collect();
+        let areas: Vec<&str> = samples.iter().map(|s| s.area.as_str()).collect();
+        let indicators: Vec<&str> = samples.iter().map(|s| s.indicator.as_str()).collect();
+        let values: Vec<Option<f64>> = samples.iter().map(|s| s.value).collect();
+        let statuses: Vec<&str> = samples.iter().map(|s| s.status.as_str()).collect();
+        execute(
+            &transaction,
+            "INSERT INTO vital_samples (at, area_code, indicator, value, status)
+             SELECT * FROM unnest($1::TIMESTAMPTZ[], $2::TEXT[], $3::TEXT[], $4::FLOAT8[], $5::TEXT[])
+             ON CONFLICT DO NOTHING",
+            &[&at, &areas, &indicators, &values, &statuses],
+        )
+        .await?;
+        commit(transaction).await
+    }
+
+    async fn vital_samples(
+        &self,
+        area: &str,
+        indicator: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<VitalSample>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let limit = i64::from(page_limit(limit));
+        let rows = query(
+            &transaction,
+            "SELECT at, value, status FROM vital_samples
+             WHERE area_code = $1 AND indicator = $2 AND at >= $3 AND at < $4
+             ORDER BY at LIMIT $5",
+            &[&area, &indicator, &from, &to, &limit],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(rows
+            .iter()
+            .map(|row| VitalSample {
+                at: row.get(0),
+                area: area.to_owned(),
+                indicator: indicator.to_owned(),
+                value: row.get(1),
+                status: row.get(2),
+            })
+            .collect())
+    }
+
+    async fn delete_vital_samples_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let deleted = execute(
+            &transaction,
+            "DELETE FROM vital_samples WHERE at < $1",
+            &[&before],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(deleted)
+    }
+
     async fn sta_docs(&self) -> StoreResult<Vec<StaDoc>> {
         let mut client = self.client().await?;
         let transaction = begin_read(&mut client).await?;
@@ -2368,7 +2436,7 @@ impl Store for PostgresStore {
         let mut outcomes = Vec::with_capacity(changes.len());
         for change in &changes {
             let (rule, datastream) = match change {
-                AlarmChange::Raise(alarm) => (alarm.rule.as_str(), alarm.datastream),
+                AlarmChange::Raise { alarm, .. } => (alarm.rule.as_str(), alarm.datastream),
                 AlarmChange::Clear {
                     rule, datastream, ..
                 } => (rule.as_str(), *datastream),
@@ -2388,17 +2456,19 @@ impl Store for PostgresStore {
                 )
             });
             match change {
-                AlarmChange::Raise(alarm) => {
+                AlarmChange::Raise { alarm, carry } => {
+                    let work: i16 = if *carry { CASE_WORK_RAISE.into() } else { 0 };
                     let row = query_one(
                         &transaction,
-                        "INSERT INTO alarms (rule_id, datastream_id, severity, reason, raised_at)
-                         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                        "INSERT INTO alarms (rule_id, datastream_id, severity, reason, raised_at, case_work)
+                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                         &[
                             &alarm.rule,
                             &alarm.datastream,
                             &alarm.severity,
                             &alarm.reason,
                             &alarm.raised_at,
+                            &work,
                         ],
                     )
                     .await?;
@@ -2407,12 +2477,16 @@ impl Store for PostgresStore {
                         case_id: previous.and_then(|(_, case, _)| case),
                     });
                 }
-                AlarmChange::Clear { at, reason, .. } => match previous {
+                AlarmChange::Clear {
+                    at, reason, carry, ..
+                } => match previous {
                     Some((id, case_id, true)) => {
+                        let work: i16 = if *carry { CASE_WORK_CLEAR.into() } else { 0 };
                         execute(
                             &transaction,
-                            "UPDATE alarms SET cleared_at = $2, clear_reason = $3 WHERE id = $1",
-                            &[&id, at, reason],
+                            "UPDATE alarms SET cleared_at = $2, clear_reason = $3,
+                                 case_work = case_work | $4 WHERE id = $1",
+                            &[&id, at, reason, &work],
                         )
                         .await?;
                         outcomes.push(AlarmOutcome {
@@ -2429,6 +2503,67 @@ impl Store for PostgresStore {
         }
         commit(transaction).await?;
         Ok(outcomes)
+    }
+
+    async fn alarm_work(&self, limit: u32) -> StoreResult<Vec<(AlarmRecord, u8)>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let limit = i64::from(page_limit(limit));
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {ALARM_COLUMNS}, case_work FROM alarms WHERE case_work <> 0
+                 ORDER BY id LIMIT $1"
+            ),
+            &[&limit],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let work: i16 = row.get(ALARM_COLUMN_COUNT);
+                (alarm_from_row(row), work as u8)
+            })
+            .collect())
+    }
+
+    async fn finish_alarm_work(&self, id: i64, done: u8, case_id: Option<i64>) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let done = i16::from(done);
+        let changed = execute(
+            &transaction,
+            "UPDATE alarms SET case_work = case_work & ~$2::SMALLINT,
+                 case_id = coalesce($3, case_id) WHERE id = $1",
+            &[&id, &done, &case_id],
+        )
+        .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("alarm {id}"),
+            });
+        }
+        commit(transaction).await
+    }
+
+    async fn alarm_case_before(
+        &self,
+        rule: &str,
+        datastream: i64,
+        before: i64,
+    ) -> StoreResult<Option<i64>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let row = query_opt(
+            &transaction,
+            "SELECT case_id FROM alarms WHERE datastream_id = $1 AND rule_id = $2 AND id < $3
+             ORDER BY id DESC LIMIT 1",
+            &[&datastream, &rule, &before],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(row.and_then(|row| row.get(0)))
     }
 
     async fn set_alarm_case(&self, id: i64, case_id: i64) -> StoreResult<()> {

@@ -26,11 +26,12 @@ use cityloop_domain::{
 };
 use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
-    Attachments, Audit, AuditFor, Backend, CaseEventRow, CaseQuery, CaseReport, CaseRow,
-    CategoryQuery, DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationBucket,
-    ObservationRow, ObservationScan, ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store,
-    StoreError, StoreResult, TimerRow, TimerSpec, TokenRecord, WriteSummary, check_sequence_output,
-    page_limit, tile_blob, tile_hashes,
+    Attachments, Audit, AuditFor, Backend, CASE_WORK_CLEAR, CASE_WORK_RAISE, CaseEventRow,
+    CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash, MediaRecord,
+    MediaUpload, ObservationBucket, ObservationRow, ObservationScan, ResponsibilityQuery,
+    SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult, TimerRow, TimerSpec,
+    TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit, tile_blob,
+    tile_hashes,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
@@ -47,6 +48,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_partial_case_indexes.sql"),
     include_str!("../migrations/0008_perception.sql"),
     include_str!("../migrations/0009_sensorthings.sql"),
+    include_str!("../migrations/0010_alarm_case_work.sql"),
+    include_str!("../migrations/0011_vital_history.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
@@ -260,6 +263,7 @@ impl SqliteStore {
                 "PRAGMA page_size = 1024;
                  PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
+                 PRAGMA cache_size = -65536;
                  PRAGMA temp_store = MEMORY;
                  PRAGMA wal_autocheckpoint = 0;
                  PRAGMA foreign_keys = ON;
@@ -811,6 +815,7 @@ fn datastream_from_row(row: &rusqlite::Row<'_>) -> StoreResult<DatastreamRecord>
 
 const ALARM_COLUMNS: &str = "id, rule_id, datastream_id, severity, reason, raised_at,
     acknowledged_at, acknowledged_by, cleared_at, clear_reason, case_id";
+const ALARM_COLUMN_COUNT: usize = 11;
 
 fn alarm_from_row(row: &rusqlite::Row<'_>) -> StoreResult<AlarmRecord> {
     let get = |e: rusqlite::Error| backend_error(e);
@@ -2105,7 +2110,19 @@ impl Store for SqliteStore {
             let mut known = std::collections::HashSet::new();
             let mut latest: std::collections::HashMap<i64, DateTime<Utc>> =
                 std::collections::HashMap::new();
-            let mut fresh = Vec::with_capacity(observations.len());
+            let mut fresh = vec![None; observations.len()];
+            // In index order: each datastream's rows land together in the
+            // (datastream, time) index instead of one page per datastream
+            // per hour.
+            let mut order: Vec<usize> = (0..observations.len()).collect();
+            order.sort_by_key(|i| {
+                (
+                    observations[*i].datastream,
+                    observations[*i].phenomenon_time,
+                )
+            });
+            // A batch is usually received at one instant: format it once.
+            let mut received: Option<(DateTime<Utc>, String)> = None;
             let mut insert = transaction
                 .prepare_cached(
                     "INSERT OR IGNORE INTO observations
@@ -2113,7 +2130,8 @@ impl Store for SqliteStore {
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(backend_error)?;
-            for observation in &observations {
+            for i in order {
+                let observation = &observations[i];
                 if known.insert(observation.datastream)
                     && !exists(
                         transaction,
@@ -2125,17 +2143,24 @@ impl Store for SqliteStore {
                         what: format!("datastream {}", observation.datastream),
                     });
                 }
+                if received
+                    .as_ref()
+                    .is_none_or(|(at, _)| *at != observation.received_at)
+                {
+                    received = Some((observation.received_at, timestamp(observation.received_at)));
+                }
+                let received_text = received.as_ref().map_or("", |(_, text)| text.as_str());
                 let inserted = insert
                     .execute(params![
                         observation.datastream,
                         timestamp(observation.phenomenon_time),
                         observation.result,
-                        timestamp(observation.received_at),
+                        received_text,
                         observation.feature,
                         observation.extra,
                     ])
                     .map_err(backend_error)?;
-                fresh.push((inserted == 1).then(|| transaction.last_insert_rowid()));
+                fresh[i] = (inserted == 1).then(|| transaction.last_insert_rowid());
                 let entry = latest
                     .entry(observation.datastream)
                     .or_insert(observation.phenomenon_time);
@@ -2310,6 +2335,83 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn record_vital_samples(&self, samples: Vec<VitalSample>) -> StoreResult<()> {
+        self.write(move |transaction| {
+            for sample in &samples {
+                exec(
+                    transaction,
+                    "INSERT OR IGNORE INTO vital_samples (at, area_code, indicator, value, status)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        timestamp(sample.at),
+                        sample.area,
+                        sample.indicator,
+                        sample.value,
+                        sample.status
+                    ],
+                )
+                .map_err(backend_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn vital_samples(
+        &self,
+        area: &str,
+        indicator: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<VitalSample>> {
+        let (area, indicator) = (area.to_owned(), indicator.to_owned());
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT at, value, status FROM vital_samples
+                     WHERE area_code = ?1 AND indicator = ?2 AND at >= ?3 AND at < ?4
+                     ORDER BY at LIMIT ?5",
+                )
+                .map_err(backend_error)?;
+            let mut rows = statement
+                .query(params![
+                    area,
+                    indicator,
+                    timestamp(from),
+                    timestamp(to),
+                    page_limit(limit)
+                ])
+                .map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                let at: String = row.get(0).map_err(backend_error)?;
+                found.push(VitalSample {
+                    at: parse_time("vital sample time", &at)?,
+                    area: area.clone(),
+                    indicator: indicator.clone(),
+                    value: row.get(1).map_err(backend_error)?,
+                    status: row.get(2).map_err(backend_error)?,
+                });
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn delete_vital_samples_before(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |transaction| {
+            exec(
+                transaction,
+                "DELETE FROM vital_samples WHERE at < ?1",
+                params![timestamp(before)],
+            )
+            .map(|n| n as u64)
+            .map_err(backend_error)
+        })
+        .await
+    }
+
     async fn sta_docs(&self) -> StoreResult<Vec<StaDoc>> {
         self.call(move |connection| {
             let mut statement = connection
@@ -2455,18 +2557,19 @@ impl Store for SqliteStore {
             let mut outcomes = Vec::with_capacity(changes.len());
             for change in &changes {
                 match change {
-                    AlarmChange::Raise(alarm) => {
+                    AlarmChange::Raise { alarm, carry } => {
                         let previous = latest(&alarm.rule, alarm.datastream)?;
                         exec(
                             transaction,
-                            "INSERT INTO alarms (rule_id, datastream_id, severity, reason, raised_at)
-                                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                            "INSERT INTO alarms (rule_id, datastream_id, severity, reason, raised_at, case_work)
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                             params![
                                 alarm.rule,
                                 alarm.datastream,
                                 alarm.severity,
                                 alarm.reason,
-                                timestamp(alarm.raised_at)
+                                timestamp(alarm.raised_at),
+                                if *carry { CASE_WORK_RAISE } else { 0 }
                             ],
                         )
                         .map_err(backend_error)?;
@@ -2480,12 +2583,19 @@ impl Store for SqliteStore {
                         datastream,
                         at,
                         reason,
+                        carry,
                     } => match latest(rule, *datastream)? {
                         Some((id, case_id, true)) => {
                             exec(
                                 transaction,
-                                "UPDATE alarms SET cleared_at = ?2, clear_reason = ?3 WHERE id = ?1",
-                                params![id, timestamp(*at), reason],
+                                "UPDATE alarms SET cleared_at = ?2, clear_reason = ?3,
+                                     case_work = case_work | ?4 WHERE id = ?1",
+                                params![
+                                    id,
+                                    timestamp(*at),
+                                    reason,
+                                    if *carry { CASE_WORK_CLEAR } else { 0 }
+                                ],
                             )
                             .map_err(backend_error)?;
                             outcomes.push(AlarmOutcome {
@@ -2501,6 +2611,70 @@ impl Store for SqliteStore {
                 }
             }
             Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn alarm_work(&self, limit: u32) -> StoreResult<Vec<(AlarmRecord, u8)>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(&format!(
+                    "SELECT {ALARM_COLUMNS}, case_work FROM alarms WHERE case_work <> 0
+                     ORDER BY id LIMIT ?1"
+                ))
+                .map_err(backend_error)?;
+            let mut rows = statement
+                .query(params![page_limit(limit)])
+                .map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                let work: u8 = row.get(ALARM_COLUMN_COUNT).map_err(backend_error)?;
+                found.push((alarm_from_row(row)?, work));
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn finish_alarm_work(&self, id: i64, done: u8, case_id: Option<i64>) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let changed = exec(
+                transaction,
+                "UPDATE alarms SET case_work = case_work & ~?2, case_id = coalesce(?3, case_id)
+                 WHERE id = ?1",
+                params![id, done, case_id],
+            )
+            .map_err(backend_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("alarm {id}"),
+                });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn alarm_case_before(
+        &self,
+        rule: &str,
+        datastream: i64,
+        before: i64,
+    ) -> StoreResult<Option<i64>> {
+        let rule = rule.to_owned();
+        self.call(move |connection| {
+            connection
+                .prepare_cached(
+                    "SELECT case_id FROM alarms WHERE datastream_id = ?1 AND rule_id = ?2 AND id < ?3
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .and_then(|mut statement| {
+                    statement
+                        .query_row(params![datastream, rule, before], |row| row.get(0))
+                        .optional()
+                })
+                .map(Option::flatten)
+                .map_err(backend_error)
         })
         .await
     }
@@ -3271,9 +3445,9 @@ fn read_tile(connection: &Connection, level: u8, index: u64) -> StoreResult<Opti
 }
 
 /// The baseline for `cityloop bench ingest`: the same observations as
-/// plain inserts into a bare table of the same shape (primary key on
-/// datastream and phenomenon time), one transaction per batch, on a fresh
-/// file with the store's settings. What SQLite itself costs.
+/// plain inserts into a bare table of the same shape as the store's (an id,
+/// unique on datastream and phenomenon time), one transaction per batch,
+/// on a fresh file with the store's settings. What SQLite itself costs.
 pub fn baseline_raw_observations(
     path: &Path,
     batches: &[Vec<(i64, DateTime<Utc>, f64)>],
@@ -3282,9 +3456,11 @@ pub fn baseline_raw_observations(
     connection
         .execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-             CREATE TABLE IF NOT EXISTS raw_observations (datastream_id INTEGER NOT NULL,
-                 phenomenon_time TEXT NOT NULL, result REAL NOT NULL, received_at TEXT NOT NULL,
-                 PRIMARY KEY (datastream_id, phenomenon_time)) WITHOUT ROWID;",
+             CREATE TABLE IF NOT EXISTS raw_observations (id INTEGER PRIMARY KEY,
+                 datastream_id INTEGER NOT NULL, phenomenon_time TEXT NOT NULL,
+                 result REAL NOT NULL, received_at TEXT NOT NULL, feature_id INTEGER, extra TEXT);
+             CREATE UNIQUE INDEX IF NOT EXISTS raw_observations_by_stream
+                 ON raw_observations (datastream_id, phenomenon_time);",
         )
         .map_err(backend_error)?;
     let started = std::time::Instant::now();

@@ -53,6 +53,8 @@ macro_rules! conformance_suite {
             observations_are_downsampled_and_expire,
             observations_are_scanned_updated_and_deleted_by_id,
             a_datastream_with_alarms_is_not_deleted,
+            alarm_case_work_is_queued_until_finished,
+            vital_samples_are_kept_by_area_indicator_and_time,
             sensorthings_documents_are_saved_and_deleted_together
         );
     };
@@ -1840,8 +1842,8 @@ pub async fn a_batch_of_alarm_changes_is_recorded_in_order(store: &dyn Store) {
         .await
         .unwrap();
     let case = new_case(store, &["310000", "310107"], 121.435, t0()).await;
-    let raise = |hour: i64| {
-        AlarmChange::Raise(AlarmRecord {
+    let raise = |hour: i64| AlarmChange::Raise {
+        alarm: AlarmRecord {
             id: 0,
             rule: "pm25-high".into(),
             datastream: stream,
@@ -1853,13 +1855,15 @@ pub async fn a_batch_of_alarm_changes_is_recorded_in_order(store: &dyn Store) {
             cleared_at: None,
             clear_reason: None,
             case_id: None,
-        })
+        },
+        carry: false,
     };
     let clear = |hour: i64| AlarmChange::Clear {
         rule: "pm25-high".into(),
         datastream: stream,
         at: t0() + Duration::hours(hour),
         reason: "back".into(),
+        carry: false,
     };
     let first = store.record_alarms(vec![raise(1)]).await.unwrap();
     let id = first[0].alarm.unwrap();
@@ -2092,19 +2096,22 @@ pub async fn a_datastream_with_alarms_is_not_deleted(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .record_alarms(vec![AlarmChange::Raise(AlarmRecord {
-            id: 0,
-            rule: "pm25-high".into(),
-            datastream: id,
-            severity: "major".into(),
-            reason: "pm25 > 75".into(),
-            raised_at: t0(),
-            acknowledged_at: None,
-            acknowledged_by: None,
-            cleared_at: None,
-            clear_reason: None,
-            case_id: None,
-        })])
+        .record_alarms(vec![AlarmChange::Raise {
+            alarm: AlarmRecord {
+                id: 0,
+                rule: "pm25-high".into(),
+                datastream: id,
+                severity: "major".into(),
+                reason: "pm25 > 75".into(),
+                raised_at: t0(),
+                acknowledged_at: None,
+                acknowledged_by: None,
+                cleared_at: None,
+                clear_reason: None,
+                case_id: None,
+            },
+            carry: false,
+        }])
         .await
         .unwrap();
     let refused = store.delete_datastream(id).await;
@@ -2153,4 +2160,182 @@ pub async fn sensorthings_documents_are_saved_and_deleted_together(store: &dyn S
         store.sta_docs().await.unwrap(),
         [doc("Sensors", 1, "β-ray"), doc("Things", 1, "站点一（改）")]
     );
+}
+
+pub async fn alarm_case_work_is_queued_until_finished(store: &dyn Store) {
+    seeded(store).await;
+    let stream = store
+        .create_datastream(pm25_stream(t0()), Vec::new())
+        .await
+        .unwrap();
+    let case = new_case(store, &["310000", "310107"], 121.435, t0()).await;
+    let raise = |hour: i64, rule: &str, carry: bool| AlarmChange::Raise {
+        alarm: AlarmRecord {
+            id: 0,
+            rule: rule.into(),
+            datastream: stream,
+            severity: "major".into(),
+            reason: format!("hour {hour}"),
+            raised_at: t0() + Duration::hours(hour),
+            acknowledged_at: None,
+            acknowledged_by: None,
+            cleared_at: None,
+            clear_reason: None,
+            case_id: None,
+        },
+        carry,
+    };
+    let outcomes = store
+        .record_alarms(vec![
+            raise(1, "pm25-high", true),
+            raise(1, "pm25-jump", false),
+            AlarmChange::Clear {
+                rule: "pm25-high".into(),
+                datastream: stream,
+                at: t0() + Duration::hours(3),
+                reason: "back".into(),
+                carry: true,
+            },
+            raise(4, "pm25-high", true),
+        ])
+        .await
+        .unwrap();
+    let (first, second) = (outcomes[0].alarm.unwrap(), outcomes[3].alarm.unwrap());
+    let work = store.alarm_work(10).await.unwrap();
+    assert_eq!(
+        work.iter().map(|(a, w)| (a.id, *w)).collect::<Vec<_>>(),
+        [
+            (first, CASE_WORK_RAISE | CASE_WORK_CLEAR),
+            (second, CASE_WORK_RAISE)
+        ],
+        "oldest first; the alarm without a case rule is not queued"
+    );
+    assert_eq!(
+        store
+            .alarm_case_before("pm25-high", stream, second)
+            .await
+            .unwrap(),
+        None,
+        "the earlier alarm has no case yet"
+    );
+    store
+        .finish_alarm_work(first, CASE_WORK_RAISE, Some(case.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .alarm_case_before("pm25-high", stream, second)
+            .await
+            .unwrap(),
+        Some(case.id)
+    );
+    let work = store.alarm_work(10).await.unwrap();
+    assert_eq!(work[0].0.case_id, Some(case.id));
+    assert_eq!(
+        work[0].1, CASE_WORK_CLEAR,
+        "the clearing is still to record"
+    );
+    store
+        .finish_alarm_work(first, CASE_WORK_CLEAR, None)
+        .await
+        .unwrap();
+    store
+        .finish_alarm_work(second, CASE_WORK_RAISE, Some(case.id))
+        .await
+        .unwrap();
+    assert!(store.alarm_work(10).await.unwrap().is_empty());
+    assert_eq!(
+        store.alarm(first).await.unwrap().unwrap().case_id,
+        Some(case.id),
+        "finishing without a case keeps the link"
+    );
+    assert!(matches!(
+        store
+            .finish_alarm_work(999_999, CASE_WORK_RAISE, None)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn vital_samples_are_kept_by_area_indicator_and_time(store: &dyn Store) {
+    seeded(store).await;
+    let sample = |minutes: i64, area: &str, indicator: &str, value: Option<f64>| VitalSample {
+        at: t0() + Duration::minutes(minutes),
+        area: area.into(),
+        indicator: indicator.into(),
+        value,
+        status: if value.is_some() { "green" } else { "grey" }.into(),
+    };
+    store
+        .record_vital_samples(vec![
+            sample(0, "310107", "air_quality", Some(80.0)),
+            sample(5, "310107", "air_quality", Some(120.0)),
+            sample(5, "310107", "cases_open", Some(3.0)),
+            sample(5, "310101", "air_quality", None),
+            sample(10, "310107", "air_quality", Some(60.0)),
+        ])
+        .await
+        .unwrap();
+    // The same sample again is kept once.
+    store
+        .record_vital_samples(vec![sample(5, "310107", "air_quality", Some(999.0))])
+        .await
+        .unwrap();
+    let values = |samples: Vec<VitalSample>| samples.iter().map(|s| s.value).collect::<Vec<_>>();
+    let all = store
+        .vital_samples(
+            "310107",
+            "air_quality",
+            t0(),
+            t0() + Duration::hours(1),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(values(all), [Some(80.0), Some(120.0), Some(60.0)]);
+    let window = store
+        .vital_samples(
+            "310107",
+            "air_quality",
+            t0() + Duration::minutes(5),
+            t0() + Duration::minutes(10),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        values(window),
+        [Some(120.0)],
+        "from inclusive, to exclusive"
+    );
+    let grey = store
+        .vital_samples(
+            "310101",
+            "air_quality",
+            t0(),
+            t0() + Duration::hours(1),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(grey[0].status, "grey");
+    assert_eq!(grey[0].value, None);
+    assert_eq!(
+        store
+            .delete_vital_samples_before(t0() + Duration::minutes(5))
+            .await
+            .unwrap(),
+        1
+    );
+    let left = store
+        .vital_samples(
+            "310107",
+            "air_quality",
+            t0(),
+            t0() + Duration::hours(1),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(values(left), [Some(120.0), Some(60.0)]);
 }

@@ -249,6 +249,18 @@ pub struct ObservationScan {
     pub limit: u32,
 }
 
+/// One vital sign of one area at one time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VitalSample {
+    pub at: DateTime<Utc>,
+    pub area: String,
+    pub indicator: String,
+    /// None when nothing could be said (no sensors, no cases).
+    pub value: Option<f64>,
+    /// green, yellow, red or grey.
+    pub status: String,
+}
+
 /// A SensorThings entity other than a Datastream's observations, kept as
 /// its JSON document (links by `@iot.id` inside).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -290,16 +302,24 @@ pub struct ObservationBucket {
 /// One alarm change of a batch, for [`Store::record_alarms`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlarmChange {
-    /// A new alarm (its `id` is ignored).
-    Raise(AlarmRecord),
-    /// Clears the active alarm of a rule on a datastream, if there is one.
+    /// A new alarm (its `id` is ignored); `carry`: its rule opens cases, so
+    /// it is queued for [`Store::alarm_work`].
+    Raise { alarm: AlarmRecord, carry: bool },
+    /// Clears the active alarm of a rule on a datastream, if there is one;
+    /// `carry`: the clearing is queued to be recorded on its case.
     Clear {
         rule: String,
         datastream: i64,
         at: DateTime<Utc>,
         reason: String,
+        carry: bool,
     },
 }
+
+/// Case work an alarm still needs: its raise is to open or join a case.
+pub const CASE_WORK_RAISE: u8 = 1;
+/// Case work an alarm still needs: its clearing is to be recorded on its case.
+pub const CASE_WORK_CLEAR: u8 = 2;
 
 /// What [`Store::record_alarms`] did with one change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -571,6 +591,21 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a datastream with its observations. `Conflict` while an
     /// alarm refers to it (alarms are part of cases' history).
     async fn delete_datastream(&self, id: i64) -> StoreResult<()>;
+    /// Records vital-sign samples (one transaction; a sample already
+    /// recorded for its area, indicator and time is kept).
+    async fn record_vital_samples(&self, samples: Vec<VitalSample>) -> StoreResult<()>;
+    /// An indicator's samples for an area with `from <= at < to`, oldest
+    /// first, at most `limit`.
+    async fn vital_samples(
+        &self,
+        area: &str,
+        indicator: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<VitalSample>>;
+    /// Deletes samples older than `before`; returns how many.
+    async fn delete_vital_samples_before(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// Every stored SensorThings entity document.
     async fn sta_docs(&self) -> StoreResult<Vec<StaDoc>>;
     /// Writes and deletes SensorThings entity documents in one transaction.
@@ -603,6 +638,19 @@ pub trait Store: Send + Sync + 'static {
     async fn raise_alarm(&self, alarm: AlarmRecord) -> StoreResult<i64>;
     /// Records a batch of alarm changes in order, in one transaction.
     async fn record_alarms(&self, changes: Vec<AlarmChange>) -> StoreResult<Vec<AlarmOutcome>>;
+    /// Alarms with case work pending (see [`CASE_WORK_RAISE`] and
+    /// [`CASE_WORK_CLEAR`]), oldest first, with that work.
+    async fn alarm_work(&self, limit: u32) -> StoreResult<Vec<(AlarmRecord, u8)>>;
+    /// Marks an alarm's `done` work finished, linking its case when given.
+    async fn finish_alarm_work(&self, id: i64, done: u8, case_id: Option<i64>) -> StoreResult<()>;
+    /// The case of the rule's latest alarm on the datastream before alarm
+    /// `before`, if that alarm has one.
+    async fn alarm_case_before(
+        &self,
+        rule: &str,
+        datastream: i64,
+        before: i64,
+    ) -> StoreResult<Option<i64>>;
     /// Links an alarm to its case.
     async fn set_alarm_case(&self, id: i64, case_id: i64) -> StoreResult<()>;
     /// Clears an active alarm; `NotFound` if unknown, `Conflict` if cleared.

@@ -143,6 +143,9 @@ enum BenchCommand {
         hours: usize,
         #[arg(long, default_value_t = 10_000)]
         batch: usize,
+        /// Strip the rules' cases: alarms only, no closed-loop work.
+        #[arg(long)]
+        without_cases: bool,
     },
 }
 
@@ -323,8 +326,9 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
                     streams,
                     hours,
                     batch,
+                    without_cases,
                 },
-        } => bench_sense::ingest(streams, hours, batch).await,
+        } => bench_sense::ingest(streams, hours, batch, without_cases).await,
         Command::Open311 {
             action: Open311Command::KeyAdd { name },
         } => {
@@ -563,6 +567,23 @@ async fn run_server(
         std::time::Duration::from_secs(1),
         stopped,
     ));
+    // The city's vital signs, sampled into their history.
+    let sampling = state.clone();
+    let mut sample_stop = stop_scheduler.subscribe();
+    let sampler = tokio::spawn(async move {
+        loop {
+            match cityloop_api::vital::sample(&sampling).await {
+                Ok(samples) => tracing::debug!(samples, "vital signs sampled"),
+                Err(problem) => {
+                    tracing::error!(detail = %problem.detail, "sampling vital signs failed")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(cityloop_api::vital::SAMPLE_EVERY) => {}
+                _ = sample_stop.changed() => return,
+            }
+        }
+    });
     let ticking = state.clone();
     let mut tick_stop = stop_scheduler.subscribe();
     let ticker = tokio::spawn(async move {
@@ -586,6 +607,17 @@ async fn run_server(
             }
         }
     });
+    // Alarms are carried into cases beside ingestion; the first pass also
+    // does what a crash left queued.
+    let carrier = state.perception_arc().map(|perception| {
+        let publishing = state.clone();
+        let stop = stop_scheduler.subscribe();
+        tokio::spawn(async move {
+            perception
+                .run_case_worker(stop, |case| publishing.publish_case_change(case))
+                .await;
+        })
+    });
     let source = match (mqtt, state.perception_arc()) {
         (Some(settings), Some(perception)) => {
             println!(
@@ -608,8 +640,12 @@ async fn run_server(
     cityloop_api::serve(listener, state, shutdown_signal()).await?;
     let _ = stop_scheduler.send(true);
     let _ = ticker.await;
+    let _ = sampler.await;
     if let Some(source) = source {
         let _ = source.await;
+    }
+    if let Some(carrier) = carrier {
+        let _ = carrier.await;
     }
     let _ = scheduler.await;
     sequencer.abort();

@@ -550,9 +550,10 @@ async fn ingest(
         .iter()
         .map(|r| (r.datastream, r.phenomenon_time))
         .collect();
-    let report = perception(state)?.ingest_rows(rows, state.now()).await?;
-    for case in &report.cases_opened {
-        state.publish_case_change(*case);
+    let perception = perception(state)?;
+    let report = perception.ingest_rows(rows, state.now()).await?;
+    for case in perception.carry().await? {
+        state.publish_case_change(case);
     }
     let mut fresh = report.fresh.into_iter().peekable();
     Ok(keys
