@@ -7,6 +7,8 @@ import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
 
 maplibregl.setWorkerUrl(workerUrl);
+// Start the workers now, while the page builds, rather than with the first map.
+maplibregl.prewarm();
 
 export { maplibregl };
 export type { ExpressionSpecification, StyleSpecification } from '@maplibre/maplibre-gl-style-spec';

@@ -157,7 +157,7 @@ fn contact_for(viewer: &User, row: &CaseRow, detail: bool) -> Option<String> {
     }
 }
 
-fn case_dto(row: &CaseRow, viewer: &User, now: DateTime<Utc>, detail: bool) -> CaseDto {
+pub(crate) fn case_dto(row: &CaseRow, viewer: &User, now: DateTime<Utc>, detail: bool) -> CaseDto {
     CaseDto {
         id: row.id,
         status: row.status.clone(),
@@ -336,7 +336,7 @@ pub struct CasePage {
 
 /// The base query of what a user may see; `None` when they may see no case
 /// (a handler without a department).
-fn visible_to(user: &User) -> Option<CaseQuery> {
+pub(crate) fn visible_to(user: &User) -> Option<CaseQuery> {
     let base = CaseQuery::default();
     Some(match user.role {
         Role::Admin | Role::Auditor => base,

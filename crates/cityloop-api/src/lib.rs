@@ -12,6 +12,7 @@ pub mod areas;
 pub mod auth;
 pub mod cases;
 pub mod citizen;
+pub mod dashboard;
 pub mod directory;
 pub mod door;
 pub mod open311;
@@ -22,6 +23,7 @@ pub mod sensors;
 pub mod sta;
 pub mod transparency;
 pub mod vital;
+pub mod web;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -98,6 +100,9 @@ struct Shared {
     perception: std::sync::OnceLock<Arc<cityloop_perception::Perception>>,
     performance: transparency::PerformanceCache,
     sta: sta::Sta,
+    summaries: dashboard::SummaryCache,
+    basemap: std::sync::OnceLock<dashboard::Basemap>,
+    web_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 /// What every handler can reach.
@@ -133,6 +138,9 @@ impl AppState {
                 perception: std::sync::OnceLock::new(),
                 performance: transparency::PerformanceCache::default(),
                 sta: sta::Sta::default(),
+                summaries: dashboard::SummaryCache::default(),
+                basemap: std::sync::OnceLock::new(),
+                web_dir: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -159,6 +167,26 @@ impl AppState {
     /// The perception service, when this server runs one.
     pub fn perception(&self) -> Option<&cityloop_perception::Perception> {
         self.shared.perception.get().map(Arc::as_ref)
+    }
+
+    /// Dashboard summaries computed lately.
+    pub fn summary_cache(&self) -> &dashboard::SummaryCache {
+        &self.shared.summaries
+    }
+
+    /// The optional raster basemap of the dashboard.
+    pub fn basemap(&self) -> dashboard::Basemap {
+        self.shared.basemap.get().cloned().unwrap_or_default()
+    }
+
+    /// Sets the dashboard's basemap (once, at start).
+    pub fn set_basemap(&self, basemap: dashboard::Basemap) {
+        let _ = self.shared.basemap.set(basemap);
+    }
+
+    /// Serves the web app from this directory (once, before `app`).
+    pub fn set_web_dir(&self, dir: std::path::PathBuf) {
+        let _ = self.shared.web_dir.set(dir);
     }
 
     /// The SensorThings model.
@@ -322,6 +350,11 @@ impl UserDto {
         vital::history,
         vital::get_thresholds,
         vital::put_thresholds,
+        dashboard::topics,
+        dashboard::summary,
+        dashboard::get_area_tags,
+        dashboard::put_area_tags,
+        dashboard::events,
     ),
     modifiers(&SecurityAddon),
     tags(
@@ -333,6 +366,7 @@ impl UserDto {
         (name = "cases", description = "The closed loop of a case (一网统管) and its SLA clocks"),
         (name = "transparency", description = "The verifiable log of every exercise of power (全民监督)"),
         (name = "sensors", description = "Perception (城市感知): datastreams, observations, alarms that open cases, city vital signs. OGC SensorThings API 1.1 is served at /sta/v1.1/ (see docs/PERCEPTION.md)"),
+        (name = "dashboard", description = "The command dashboard (态势感知): topics, aggregated summaries, tagged areas, live events"),
         (name = "citizens", description = "The citizens' door (一网通办): report without an account, follow with the receipt, rate (好差评). Open311 GeoReport v2 is served at /open311/v2/ in XML and JSON (see docs/OPEN311.md)"),
     )
 )]
@@ -354,7 +388,9 @@ impl utoipa::Modify for SecurityAddon {
 /// The whole application without a socket or rate limit.
 pub fn app(state: AppState) -> Router {
     let limits = state.limits().clone();
+    let web_dir = state.shared.web_dir.get().cloned();
     Router::new()
+        .merge(web::router(web_dir))
         .merge(ops::router())
         .merge(auth_router())
         .merge(areas::router())
@@ -367,6 +403,7 @@ pub fn app(state: AppState) -> Router {
         .merge(sensors::router())
         .merge(vital::router())
         .merge(sta::router())
+        .merge(dashboard::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))
@@ -375,6 +412,7 @@ pub fn app(state: AppState) -> Router {
             Duration::from_millis(limits.request_timeout_ms),
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 

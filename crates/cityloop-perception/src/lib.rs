@@ -96,6 +96,8 @@ pub struct Perception {
     work: tokio::sync::Notify,
     /// One carrier at a time (the worker and callers who wait for cases).
     carrying: tokio::sync::Mutex<()>,
+    /// Ids of alarms raised or cleared, for live screens.
+    alarm_changes: tokio::sync::broadcast::Sender<i64>,
 }
 
 /// Queued alarms read per store call.
@@ -137,6 +139,7 @@ impl Perception {
             generation: std::sync::atomic::AtomicU64::new(0),
             work: tokio::sync::Notify::new(),
             carrying: tokio::sync::Mutex::new(()),
+            alarm_changes: tokio::sync::broadcast::channel(1024).0,
         })
     }
 
@@ -244,6 +247,12 @@ impl Perception {
         let engine = restored_engine(self.store.as_ref(), rules).await?;
         *self.engine() = engine;
         Ok(())
+    }
+
+    /// Ids of alarms as they are raised or cleared (best effort: a slow
+    /// listener misses some and is told how many).
+    pub fn subscribe_alarms(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.alarm_changes.subscribe()
     }
 
     /// Changes with every datastream registered or removed.
@@ -451,6 +460,7 @@ impl Perception {
                 Change::Raised { .. } => report.raised.push(alarm),
                 Change::Cleared { .. } => report.cleared.push(alarm),
             }
+            let _ = self.alarm_changes.send(alarm);
         }
         if queued {
             self.work.notify_one();

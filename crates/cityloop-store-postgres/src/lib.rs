@@ -25,12 +25,12 @@ use cityloop_domain::{
 };
 use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
-    Attachments, Audit, AuditFor, Backend, CASE_WORK_CLEAR, CASE_WORK_RAISE, CaseEventRow,
-    CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash, MediaRecord,
-    MediaUpload, ObservationBucket, ObservationRow, ObservationScan, ResponsibilityQuery,
-    SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult, TimerRow, TimerSpec,
-    TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit, tile_blob,
-    tile_hashes,
+    Attachments, Audit, AuditFor, Backend, CASE_POINTS_MAX, CASE_WORK_CLEAR, CASE_WORK_RAISE,
+    CaseEventRow, CasePoint, CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash,
+    MediaRecord, MediaUpload, ObservationBucket, ObservationRow, ObservationScan,
+    ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult,
+    TimerRow, TimerSpec, TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit,
+    tile_blob, tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -2841,6 +2841,55 @@ impl Store for PostgresStore {
         let row = query_one(&transaction, &sql, &params_of(&values)).await?;
         commit(transaction).await?;
         count(&row)
+    }
+
+    async fn case_points(&self, query: &CaseQuery) -> StoreResult<Vec<CasePoint>> {
+        let (filter, mut values) = case_where(query);
+        values.push(Box::new(i64::from(query.limit.clamp(1, CASE_POINTS_MAX))));
+        values.push(Box::new(i64::from(query.offset)));
+        let sql = format!(
+            "SELECT c.id, c.category, c.channel, c.status, c.open, c.lon, c.lat, c.area_path,
+                    c.lead_department, c.created_at, c.updated_at, c.due_at, c.warn_at
+             FROM cases c {filter}
+             ORDER BY c.created_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
+            values.len() - 1,
+            values.len()
+        );
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = self::query(&transaction, &sql, &params_of(&values)).await?;
+        commit(transaction).await?;
+        rows.iter()
+            .map(|row| {
+                let path: String = column(row, 7)?;
+                let codes = path
+                    .split('/')
+                    .filter(|p| !p.is_empty())
+                    .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                let lead: Option<String> = column(row, 8)?;
+                Ok(CasePoint {
+                    id: column(row, 0)?,
+                    category: column(row, 1)?,
+                    channel: column(row, 2)?,
+                    status: column(row, 3)?,
+                    open: column(row, 4)?,
+                    lon: column(row, 5)?,
+                    lat: column(row, 6)?,
+                    area: codes.last().cloned(),
+                    district: codes.get(1).cloned(),
+                    street: codes.get(2).cloned(),
+                    lead_department: lead
+                        .map(|d| DepartmentId::parse(&d))
+                        .transpose()
+                        .map_err(|e| corrupt("case lead", e))?,
+                    created_at: column(row, 9)?,
+                    updated_at: column(row, 10)?,
+                    due_at: column(row, 11)?,
+                    warn_at: column(row, 12)?,
+                })
+            })
+            .collect()
     }
 
     async fn events_between(

@@ -26,12 +26,12 @@ use cityloop_domain::{
 };
 use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
-    Attachments, Audit, AuditFor, Backend, CASE_WORK_CLEAR, CASE_WORK_RAISE, CaseEventRow,
-    CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash, MediaRecord,
-    MediaUpload, ObservationBucket, ObservationRow, ObservationScan, ResponsibilityQuery,
-    SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult, TimerRow, TimerSpec,
-    TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit, tile_blob,
-    tile_hashes,
+    Attachments, Audit, AuditFor, Backend, CASE_POINTS_MAX, CASE_WORK_CLEAR, CASE_WORK_RAISE,
+    CaseEventRow, CasePoint, CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash,
+    MediaRecord, MediaUpload, ObservationBucket, ObservationRow, ObservationScan,
+    ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult,
+    TimerRow, TimerSpec, TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit,
+    tile_blob, tile_hashes,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
@@ -679,6 +679,22 @@ fn case_from_row(row: &rusqlite::Row<'_>) -> StoreResult<CaseRow> {
             .transpose()
             .map_err(|e| corrupt("case routed department", e))?,
     })
+}
+
+/// A stored area path's own area, district and street.
+type PathParts = (Option<AreaCode>, Option<AreaCode>, Option<AreaCode>);
+
+fn path_parts(path: &str) -> StoreResult<PathParts> {
+    let codes = path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok((
+        codes.last().cloned(),
+        codes.get(1).cloned(),
+        codes.get(2).cloned(),
+    ))
 }
 
 fn write_case_units(transaction: &Connection, case: &CaseRow) -> StoreResult<()> {
@@ -3032,6 +3048,56 @@ impl Store for SqliteStore {
             connection
                 .query_row(&sql, params_from_iter(values), |row| row.get(0))
                 .map_err(backend_error)
+        })
+        .await
+    }
+
+    async fn case_points(&self, query: &CaseQuery) -> StoreResult<Vec<CasePoint>> {
+        let (filter, values) = case_where(query);
+        let sql = format!(
+            "SELECT id, category, channel, status, open, lon, lat, area_path, lead_department,
+                    created_at, updated_at, due_at, warn_at
+             FROM cases {filter} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+            query.limit.clamp(1, CASE_POINTS_MAX),
+            query.offset
+        );
+        self.call(move |connection| {
+            let mut statement = connection.prepare_cached(&sql).map_err(backend_error)?;
+            let mut rows = statement
+                .query(params_from_iter(values))
+                .map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                let get = |e: rusqlite::Error| backend_error(e);
+                let path: String = row.get(7).map_err(get)?;
+                let lead: Option<String> = row.get(8).map_err(get)?;
+                let time = |index: usize| -> StoreResult<Option<DateTime<Utc>>> {
+                    let text: Option<String> = row.get(index).map_err(backend_error)?;
+                    text.map(|t| parse_time("case point time", &t)).transpose()
+                };
+                let (area, district, street) = path_parts(&path)?;
+                found.push(CasePoint {
+                    id: row.get(0).map_err(get)?,
+                    category: row.get(1).map_err(get)?,
+                    channel: row.get(2).map_err(get)?,
+                    status: row.get(3).map_err(get)?,
+                    open: row.get(4).map_err(get)?,
+                    lon: row.get(5).map_err(get)?,
+                    lat: row.get(6).map_err(get)?,
+                    area,
+                    district,
+                    street,
+                    lead_department: lead
+                        .map(|d| DepartmentId::parse(&d))
+                        .transpose()
+                        .map_err(|e| corrupt("case lead", e))?,
+                    created_at: time(9)?.ok_or_else(|| corrupt("case created_at", "missing"))?,
+                    updated_at: time(10)?.ok_or_else(|| corrupt("case updated_at", "missing"))?,
+                    due_at: time(11)?,
+                    warn_at: time(12)?,
+                });
+            }
+            Ok(found)
         })
         .await
     }

@@ -55,6 +55,7 @@ macro_rules! conformance_suite {
             a_datastream_with_alarms_is_not_deleted,
             alarm_case_work_is_queued_until_finished,
             vital_samples_are_kept_by_area_indicator_and_time,
+            case_points_are_the_compact_view_of_a_case_query,
             sensorthings_documents_are_saved_and_deleted_together
         );
     };
@@ -2338,4 +2339,50 @@ pub async fn vital_samples_are_kept_by_area_indicator_and_time(store: &dyn Store
         .await
         .unwrap();
     assert_eq!(values(left), [Some(120.0), Some(60.0)]);
+}
+
+pub async fn case_points_are_the_compact_view_of_a_case_query(store: &dyn Store) {
+    seeded(store).await;
+    let first = new_case(store, &["310000", "310107", "310107015"], 121.435, t0()).await;
+    let second = new_case(
+        store,
+        &["310000", "310101"],
+        121.480,
+        t0() + Duration::minutes(5),
+    )
+    .await;
+    let points = store
+        .case_points(&CaseQuery {
+            limit: 10,
+            ..CaseQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        points.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [second.id, first.id],
+        "newest first"
+    );
+    let p = &points[1];
+    assert_eq!(p.category, first.category);
+    assert_eq!(p.status, first.status);
+    assert_eq!((p.lon, p.lat), (first.lon, first.lat));
+    assert_eq!(p.area, Some(code("310107015")));
+    assert_eq!(p.district, Some(code("310107")));
+    assert_eq!(p.street, Some(code("310107015")));
+    assert_eq!(
+        points[0].street, None,
+        "a case placed on a district has no street"
+    );
+    assert_eq!(p.created_at, first.created_at);
+    assert_eq!(p.due_at, first.due_at);
+    let within = store
+        .case_points(&CaseQuery {
+            within: vec![code("310101")],
+            limit: 10,
+            ..CaseQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(within.iter().map(|p| p.id).collect::<Vec<_>>(), [second.id]);
 }

@@ -443,6 +443,32 @@ pub struct CaseQuery {
     pub offset: u32,
 }
 
+/// A case as maps and charts need it: no text, no personal data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CasePoint {
+    pub id: i64,
+    pub category: String,
+    pub channel: String,
+    pub status: String,
+    pub open: bool,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    /// The case's own area (the last of its path).
+    pub area: Option<AreaCode>,
+    /// The district of its path (the second of it), if any.
+    pub district: Option<AreaCode>,
+    /// The street of its path (the third of it), if any.
+    pub street: Option<AreaCode>,
+    pub lead_department: Option<DepartmentId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub warn_at: Option<DateTime<Utc>>,
+}
+
+/// The most case points one call returns.
+pub const CASE_POINTS_MAX: u32 = 500_000;
+
 /// The one storage interface. Every method is a complete operation; batch
 /// methods are atomic.
 #[async_trait]
@@ -723,6 +749,9 @@ pub trait Store: Send + Sync + 'static {
     /// Newest first.
     async fn cases(&self, query: &CaseQuery) -> StoreResult<Vec<CaseRow>>;
     async fn count_cases(&self, query: &CaseQuery) -> StoreResult<u64>;
+    /// The compact view of the cases `query` selects (its `limit`, up to
+    /// [`CASE_POINTS_MAX`], and `offset` apply), newest first.
+    async fn case_points(&self, query: &CaseQuery) -> StoreResult<Vec<CasePoint>>;
     /// Events of every case in `[from, to)`, in time order, for metrics.
     async fn events_between(
         &self,

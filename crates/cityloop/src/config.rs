@@ -28,6 +28,13 @@ pub struct RawConfig {
     pub mqtt_prefix: Option<String>,
     /// Observations older than this many days are deleted (unset: kept).
     pub observation_retention_days: Option<u32>,
+    /// The web app's build to serve at /app/ (default: web/dist of the
+    /// source tree the binary was built from).
+    pub web_dir: Option<PathBuf>,
+    /// A raster basemap for the dashboard, `https://…/{z}/{x}/{y}.png`
+    /// (unset: the dashboard draws the city's own boundaries only).
+    pub basemap_tiles: Option<String>,
+    pub basemap_attribution: Option<String>,
     #[serde(default)]
     pub limits: RawLimits,
 }
@@ -90,6 +97,9 @@ pub struct Settings {
     pub mqtt_prefix: String,
     /// Days observations are kept (`None`: forever).
     pub observation_retention_days: Option<u32>,
+    pub web_dir: Option<PathBuf>,
+    pub basemap_tiles: Option<String>,
+    pub basemap_attribution: Option<String>,
     pub limits: ApiLimits,
 }
 
@@ -203,6 +213,13 @@ impl Settings {
             bail!("mqtt_prefix: {mqtt_prefix:?} must not contain MQTT wildcards");
         }
         let data_dir = overrides.data_dir.clone().or(raw.data_dir);
+        if let Some(tiles) = &raw.basemap_tiles
+            && !(tiles.starts_with("https://") || tiles.starts_with("http://"))
+        {
+            bail!(
+                "basemap_tiles: {tiles:?} must be an http(s) URL template with {{z}}/{{x}}/{{y}}"
+            );
+        }
         Ok(Settings {
             data_dir_given: data_dir.is_some(),
             data_dir: data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
@@ -219,6 +236,9 @@ impl Settings {
                 }
                 days => days,
             },
+            web_dir: raw.web_dir,
+            basemap_tiles: raw.basemap_tiles,
+            basemap_attribution: raw.basemap_attribution,
             limits,
         })
     }
@@ -247,7 +267,15 @@ impl Settings {
             Some(days) => format!("observation_retention_days = {days}\n"),
             None => "# observations kept forever\n".to_owned(),
         };
-        let mqtt = format!("{mqtt}{retention}");
+        let web = match &self.web_dir {
+            Some(dir) => format!("web_dir = {:?}\n", display_path(dir)),
+            None => "# web app: web/dist of the source tree\n".to_owned(),
+        };
+        let basemap = match &self.basemap_tiles {
+            Some(tiles) => format!("basemap_tiles = {tiles:?}\n"),
+            None => "# basemap: none (the city's own boundaries only)\n".to_owned(),
+        };
+        let mqtt = format!("{mqtt}{retention}{web}{basemap}");
         format!(
             "data_dir = {:?}\n{database}listen = \"{}\"\nlog_format = \"{}\"\nshifts = \"{}\"\ntransparency_origin = \"{}\"\n{mqtt}\n[limits]\nbody_bytes_max = {}\nrate_per_second = {}\nrate_burst = {}\nrequest_timeout_ms = {}\npublic_writes_per_minute = {}\npublic_writes_burst = {}\n",
             display_path(&self.data_dir),

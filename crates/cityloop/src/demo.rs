@@ -206,3 +206,32 @@ pub async fn ensure_users_and_credentials(
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
+
+/// The demo's tagged areas (synthetic, `data/demo/area-tags.geojson`) for
+/// the emergency-response topic, unless areas are tagged already.
+pub async fn ensure_area_tags(state: &AppState) -> anyhow::Result<()> {
+    use cityloop_api::dashboard::{AREA_TAGS_SETTING, check_area_tags};
+    let store: &dyn Store = state.store();
+    if store.setting(AREA_TAGS_SETTING).await?.is_some() {
+        return Ok(());
+    }
+    let tags: Value = serde_json::from_str(include_str!("../../../data/demo/area-tags.geojson"))?;
+    let tags = check_area_tags(tags).map_err(|p| anyhow::anyhow!("{:?}: {}", p.field, p.detail))?;
+    let text = tags.to_string();
+    let leaf = cityloop_transparency::Leaf::new(
+        chrono::Utc::now(),
+        cityloop_transparency::Record::Config {
+            by: cityloop_transparency::Actor {
+                role: Some("system".into()),
+                ..Default::default()
+            },
+            setting: AREA_TAGS_SETTING.into(),
+            change: "demo: synthetic tagged areas".into(),
+            sha256: cityloop_transparency::keys::sha256_hex(text.as_bytes()),
+        },
+    );
+    store
+        .put_setting(AREA_TAGS_SETTING, &text, vec![leaf.input()])
+        .await?;
+    Ok(())
+}

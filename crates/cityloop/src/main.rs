@@ -10,6 +10,7 @@ mod demo;
 mod demo_sensors;
 mod synthetic;
 mod verify_cli;
+mod web_build;
 
 use anyhow::{Context, bail};
 use cityloop_api::{AppState, SystemClock};
@@ -40,7 +41,12 @@ enum Command {
     /// Serve the API and web app on the configured store.
     Serve,
     /// Start a demo: the real Shanghai model, demo departments and users.
-    Demo,
+    Demo {
+        /// Synthetic cases to seed a fresh city with (e.g. 100000 to see
+        /// the dashboard under load).
+        #[arg(long, default_value_t = DEMO_SEED_CASES)]
+        seed_cases: usize,
+    },
     /// Apply pending database migrations.
     Migrate,
     /// Import reference data; a bad file changes nothing.
@@ -204,7 +210,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(&cli.overrides)?;
-    let serving = matches!(cli.command, Command::Serve | Command::Demo);
+    let serving = matches!(cli.command, Command::Serve | Command::Demo { .. });
     init_logging(settings.log_format, if serving { "info" } else { "warn" });
     match cli.command {
         Command::Config {
@@ -244,7 +250,7 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
             let store = open_store(&settings, true).await?;
             serve(store, &settings).await
         }
-        Command::Demo => demo(settings).await,
+        Command::Demo { seed_cases } => demo(settings, seed_cases).await,
         Command::Migrate => {
             let store = open_store(&settings, false).await?;
             let applied = store.migrate().await?;
@@ -457,6 +463,16 @@ async fn app_state(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result
         .await
         .context("starting perception (sensor rules)")?;
     state.set_perception(Arc::new(perception));
+    state.set_web_dir(
+        settings
+            .web_dir
+            .clone()
+            .unwrap_or_else(cityloop_api::web::default_dir),
+    );
+    state.set_basemap(cityloop_api::dashboard::Basemap {
+        tiles: settings.basemap_tiles.clone(),
+        attribution: settings.basemap_attribution.clone(),
+    });
     Ok(state)
 }
 
@@ -672,7 +688,7 @@ const DEMO_SEED: u64 = 20261129;
 /// A new synthetic case this often while the demo runs.
 const DEMO_STREAM_EVERY_S: u64 = 5;
 
-async fn demo(mut settings: Settings) -> anyhow::Result<()> {
+async fn demo(mut settings: Settings, seed_cases: usize) -> anyhow::Result<()> {
     if settings.database_url.is_some() {
         bail!("the demo runs on the embedded store; drop --database-url");
     }
@@ -686,6 +702,16 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
         settings.data_dir = directory.path().to_path_buf();
         _temporary = directory;
     }
+    let web = match settings.web_dir.clone() {
+        Some(dir) => format!("serving the web app from {}", dir.display()),
+        None => match web_build::ensure_built(&web_build::source_dir()) {
+            Ok(web_build::Outcome::Fresh) => "web app build is up to date".to_owned(),
+            Ok(web_build::Outcome::Rebuilt) => "web app built".to_owned(),
+            Ok(web_build::Outcome::Skipped(why)) => format!("web app not built: {why}"),
+            Err(error) => format!("web app not built: {error:#}"),
+        },
+    };
+    println!("{web}");
     let store = open_store(&settings, true).await?;
     let progress = Bar::new();
     let areas_loaded = store
@@ -713,6 +739,7 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     let base_url = format!("http://{address}");
     let credentials =
         demo::ensure_users_and_credentials(&state, &settings.data_dir, &base_url).await?;
+    demo::ensure_area_tags(&state).await?;
     let actors = synthetic::SyntheticActors::ensure(state.store()).await?;
     if areas_loaded == 0 {
         // A fresh city: a synthetic history so every state and light shows.
@@ -720,8 +747,8 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
             state.cases(),
             &state.index(),
             &actors,
-            DEMO_SEED_CASES,
-            DEMO_SEED_DAYS,
+            seed_cases,
+            DEMO_SEED_DAYS.max((seed_cases / 1000) as i64),
             chrono::Utc::now(),
             DEMO_SEED,
         )
@@ -738,6 +765,9 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     println!("  data directory : {}", settings.data_dir.display());
     println!("  credentials    : {}", credentials.display());
     println!("  web            : {base_url}/");
+    println!(
+        "  dashboard      : {base_url}/app/ (operators, departments, inspectors: log in with a demo user)"
+    );
     println!("  API            : {base_url}/api/openapi.json");
     println!("  public figures : {base_url}/transparency/performance");
     println!(

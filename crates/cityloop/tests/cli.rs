@@ -737,11 +737,10 @@ fn a_sensorthings_client_library_from_pypi_works_against_the_demo() {
     }
 }
 
-/// The citizen page in Debian's headless Chromium (tests/browser): report,
-/// receipt, the case moving while staff act, the rating. Skipped when
-/// Node.js, npm or Chromium is missing, unless CI requires it.
-#[test]
-fn the_citizen_page_reports_follows_and_rates_in_a_real_browser() {
+/// The browser suite (tests/browser) with its npm packages installed, and
+/// Debian's Chromium; `None` (after saying so) when Node.js, npm or
+/// Chromium is missing, unless CI requires them.
+fn browser_suite() -> Option<(std::path::PathBuf, String)> {
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
     let chromium =
         std::env::var("CITYLOOP_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -754,7 +753,7 @@ fn the_citizen_page_reports_follows_and_rates_in_a_real_browser() {
             panic!("the browser suite needs {missing:?}");
         }
         eprintln!("SKIPPED browser suite: {missing:?} not found");
-        return;
+        return None;
     }
     if !suite.join("node_modules/playwright-core").exists() {
         let install = Command::new("npm")
@@ -764,6 +763,52 @@ fn the_citizen_page_reports_follows_and_rates_in_a_real_browser() {
             .unwrap();
         assert!(install.status.success(), "{}", text(&install.stderr));
     }
+    Some((suite, chromium))
+}
+
+/// The command dashboard and the case workbench (web/, served by the demo
+/// at /app/) in Debian's headless Chromium: log-in, Shanghai's districts
+/// on the map, topics, a case created through the API appearing live, and
+/// the case walked from report to closure through the workbench alone,
+/// its light and timeline changing (tests/browser/dashboard.mjs).
+#[test]
+fn the_dashboard_and_workbench_walk_a_case_to_closure_in_a_real_browser() {
+    let Some((suite, chromium)) = browser_suite() else {
+        return;
+    };
+    let directory = tempfile::tempdir().unwrap();
+    let (mut child, _lines, base) = start_demo(directory.path());
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let stdout = run_against_demo(
+        &mut child,
+        Command::new("node")
+            .arg(suite.join("dashboard.mjs"))
+            .arg("--base")
+            .arg(&base)
+            .arg("--credentials")
+            .arg(directory.path().join("demo-credentials.json"))
+            .arg("--out")
+            .arg(&screenshots)
+            .arg("--chromium")
+            .arg(&chromium)
+            .args(["--first-paint-max-ms", "0"]),
+    );
+    assert!(
+        stdout.contains("dashboard and workbench: passed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok live: the new case"), "{stdout}");
+    assert!(screenshots.join("dashboard.png").exists());
+}
+
+/// The citizen page in Debian's headless Chromium (tests/browser): report,
+/// receipt, the case moving while staff act, the rating. Skipped when
+/// Node.js, npm or Chromium is missing, unless CI requires it.
+#[test]
+fn the_citizen_page_reports_follows_and_rates_in_a_real_browser() {
+    let Some((suite, chromium)) = browser_suite() else {
+        return;
+    };
     let directory = tempfile::tempdir().unwrap();
     let (mut child, _lines, base) = start_demo(directory.path());
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");

@@ -428,6 +428,9 @@ export async function renderDashboard(root: HTMLElement, params: Record<string, 
       for (const p of [byCategory, trend, byStatus, overdue]) placeholder(p.body, `${t('dash.awaiting')} (/api/v1/dashboard/summary)`);
     }
     drawPoints();
+    // Which topic's summary is on screen (a late answer for a topic left
+    // behind was dropped above).
+    document.body.dataset.summaryTopic = forTopic;
     if (!performance.getEntriesByName('cityloop:summary').length) performance.mark('cityloop:summary');
   }
 
@@ -534,6 +537,7 @@ export async function renderDashboard(root: HTMLElement, params: Record<string, 
       areaTags = answer;
       await situation?.ready;
       situation?.setAreaTags(answer);
+      mapBox.dataset.areaTags = String(answer.features.length);
       showMissing('/api/v1/dashboard/area-tags', null);
     } else {
       showMissing('/api/v1/dashboard/area-tags', t('notice.missing.areaTags'));
