@@ -21,7 +21,7 @@ use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
 use cityloop_domain::{AreaCode, AreaLevel, Role};
-use cityloop_store::{AreaQuery, CaseQuery, VitalSample};
+use cityloop_store::{AreaQuery, VitalSample};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -273,6 +273,8 @@ pub async fn compute(state: &AppState, by: Option<&str>) -> ApiResult<VitalSigns
         );
     }
     let streams = store.datastreams().await?;
+    // One grouped count for every area (open and overdue cases by path).
+    let case_counts = store.open_case_counts(now).await?;
     let alarms = store.alarms(true, cityloop_store::PAGE_ROWS_MAX).await?;
     let online_since = now - Duration::hours(ONLINE_WITHIN_HOURS);
     let mut result = Vec::with_capacity(areas.len());
@@ -311,21 +313,12 @@ pub async fn compute(state: &AppState, by: Option<&str>) -> ApiResult<VitalSigns
         let critical = by_severity("critical");
         let major = by_severity("major");
         let minor = by_severity("minor") + by_severity("info");
-        let open = store
-            .count_cases(&CaseQuery {
-                open_only: true,
-                within: vec![code.clone()],
-                ..Default::default()
-            })
-            .await? as f64;
-        let overdue = store
-            .count_cases(&CaseQuery {
-                open_only: true,
-                within: vec![code.clone()],
-                due_by: Some(now),
-                ..Default::default()
-            })
-            .await? as f64;
+        let (open, overdue) = case_counts
+            .iter()
+            .filter(|(path, _, _)| path.contains(&code))
+            .fold((0.0, 0.0), |(o, d), (_, open, overdue)| {
+                (o + *open as f64, d + *overdue as f64)
+            });
         let overdue_share = (open > 0.0).then(|| overdue / open * 100.0);
         let values = [
             ("air_quality", air, air.map(|a| aqi_level(a).to_owned())),

@@ -2843,6 +2843,35 @@ impl Store for PostgresStore {
         count(&row)
     }
 
+    async fn open_case_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(Vec<AreaCode>, u64, u64)>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            "SELECT area_path, count(*), count(*) FILTER (WHERE due_at <= $1)
+             FROM cases WHERE open GROUP BY area_path",
+            &[&now],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter()
+            .map(|row| {
+                let path: String = column(row, 0)?;
+                let codes = path
+                    .split('/')
+                    .filter(|p| !p.is_empty())
+                    .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                let open: i64 = column(row, 1)?;
+                let overdue: i64 = column(row, 2)?;
+                Ok((codes, open as u64, overdue as u64))
+            })
+            .collect()
+    }
+
     async fn case_points(&self, query: &CaseQuery) -> StoreResult<Vec<CasePoint>> {
         let (filter, mut values) = case_where(query);
         values.push(Box::new(i64::from(query.limit.clamp(1, CASE_POINTS_MAX))));

@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_sensorthings.sql"),
     include_str!("../migrations/0010_alarm_case_work.sql"),
     include_str!("../migrations/0011_vital_history.sql"),
+    include_str!("../migrations/0012_observation_times_as_integers.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
@@ -206,17 +207,26 @@ fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
 const OBSERVATION_COLUMNS: &str =
     "id, datastream_id, phenomenon_time, result, received_at, feature_id, extra";
 
+/// An observation time as stored: microseconds since 1970-01-01 UTC.
+fn micros(instant: DateTime<Utc>) -> i64 {
+    instant.timestamp_micros()
+}
+
+fn from_micros(what: &str, value: i64) -> StoreResult<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(value).ok_or_else(|| corrupt(what, value))
+}
+
 fn observations_from_rows(mut rows: rusqlite::Rows<'_>) -> StoreResult<Vec<ObservationRow>> {
     let mut found = Vec::new();
     while let Some(row) = rows.next().map_err(backend_error)? {
-        let at: String = row.get(2).map_err(backend_error)?;
-        let received: String = row.get(4).map_err(backend_error)?;
+        let at: i64 = row.get(2).map_err(backend_error)?;
+        let received: i64 = row.get(4).map_err(backend_error)?;
         found.push(ObservationRow {
             id: row.get(0).map_err(backend_error)?,
             datastream: row.get(1).map_err(backend_error)?,
-            phenomenon_time: parse_time("observation time", &at)?,
+            phenomenon_time: from_micros("observation time", at)?,
             result: row.get(3).map_err(backend_error)?,
-            received_at: parse_time("observation received_at", &received)?,
+            received_at: from_micros("observation received_at", received)?,
             feature: row.get(5).map_err(backend_error)?,
             extra: row.get(6).map_err(backend_error)?,
         });
@@ -263,7 +273,6 @@ impl SqliteStore {
                 "PRAGMA page_size = 1024;
                  PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
-                 PRAGMA cache_size = -65536;
                  PRAGMA temp_store = MEMORY;
                  PRAGMA wal_autocheckpoint = 0;
                  PRAGMA foreign_keys = ON;
@@ -2137,8 +2146,6 @@ impl Store for SqliteStore {
                     observations[*i].phenomenon_time,
                 )
             });
-            // A batch is usually received at one instant: format it once.
-            let mut received: Option<(DateTime<Utc>, String)> = None;
             let mut insert = transaction
                 .prepare_cached(
                     "INSERT OR IGNORE INTO observations
@@ -2159,19 +2166,12 @@ impl Store for SqliteStore {
                         what: format!("datastream {}", observation.datastream),
                     });
                 }
-                if received
-                    .as_ref()
-                    .is_none_or(|(at, _)| *at != observation.received_at)
-                {
-                    received = Some((observation.received_at, timestamp(observation.received_at)));
-                }
-                let received_text = received.as_ref().map_or("", |(_, text)| text.as_str());
                 let inserted = insert
                     .execute(params![
                         observation.datastream,
-                        timestamp(observation.phenomenon_time),
+                        micros(observation.phenomenon_time),
                         observation.result,
-                        received_text,
+                        micros(observation.received_at),
                         observation.feature,
                         observation.extra,
                     ])
@@ -2215,8 +2215,8 @@ impl Store for SqliteStore {
             let rows = statement
                 .query(params![
                     datastream,
-                    timestamp(from),
-                    timestamp(to),
+                    micros(from),
+                    micros(to),
                     page_limit(limit),
                     offset
                 ])
@@ -2245,11 +2245,11 @@ impl Store for SqliteStore {
             }
             if let Some((from, inclusive)) = scan.from {
                 let op = if inclusive { ">=" } else { ">" };
-                condition(&format!("phenomenon_time {op}"), timestamp(from).into());
+                condition(&format!("phenomenon_time {op}"), micros(from).into());
             }
             if let Some((to, inclusive)) = scan.to {
                 let op = if inclusive { "<=" } else { "<" };
-                condition(&format!("phenomenon_time {op}"), timestamp(to).into());
+                condition(&format!("phenomenon_time {op}"), micros(to).into());
             }
             values.push(i64::from(page_limit(scan.limit)).into());
             sql.push_str(&format!(" ORDER BY id LIMIT ?{}", values.len()));
@@ -2270,7 +2270,7 @@ impl Store for SqliteStore {
                  WHERE id = ?1",
                 params![
                     observation.id,
-                    timestamp(observation.phenomenon_time),
+                    micros(observation.phenomenon_time),
                     observation.result,
                     observation.feature,
                     observation.extra
@@ -2485,7 +2485,7 @@ impl Store for SqliteStore {
         self.call(move |connection| {
             let mut statement = connection
                 .prepare_cached(
-                    "SELECT CAST(strftime('%s', substr(phenomenon_time, 1, 19)) AS INTEGER) / ?4 AS b,
+                    "SELECT phenomenon_time / 1000000 / ?4 AS b,
                             count(*), avg(result), min(result), max(result)
                      FROM observations
                      WHERE datastream_id = ?1 AND phenomenon_time >= ?2 AND phenomenon_time < ?3
@@ -2495,8 +2495,8 @@ impl Store for SqliteStore {
             let mut rows = statement
                 .query(params![
                     datastream,
-                    timestamp(from),
-                    timestamp(to),
+                    micros(from),
+                    micros(to),
                     seconds,
                     page_limit(limit)
                 ])
@@ -2524,7 +2524,7 @@ impl Store for SqliteStore {
             exec(
                 transaction,
                 "DELETE FROM observations WHERE phenomenon_time < ?1",
-                params![timestamp(before)],
+                params![micros(before)],
             )
             .map(|n| n as u64)
             .map_err(backend_error)
@@ -3052,6 +3052,37 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn open_case_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(Vec<AreaCode>, u64, u64)>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT area_path, count(*), sum(due_at IS NOT NULL AND due_at <= ?1)
+                     FROM cases WHERE open GROUP BY area_path",
+                )
+                .map_err(backend_error)?;
+            let mut rows = statement
+                .query(params![timestamp(now)])
+                .map_err(backend_error)?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next().map_err(backend_error)? {
+                let path: String = row.get(0).map_err(backend_error)?;
+                let codes = path
+                    .split('/')
+                    .filter(|p| !p.is_empty())
+                    .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                let open: i64 = row.get(1).map_err(backend_error)?;
+                let overdue: i64 = row.get(2).map_err(backend_error)?;
+                found.push((codes, open as u64, overdue as u64));
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn case_points(&self, query: &CaseQuery) -> StoreResult<Vec<CasePoint>> {
         let (filter, values) = case_where(query);
         let sql = format!(
@@ -3523,14 +3554,14 @@ pub fn baseline_raw_observations(
         .execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
              CREATE TABLE IF NOT EXISTS raw_observations (id INTEGER PRIMARY KEY,
-                 datastream_id INTEGER NOT NULL, phenomenon_time TEXT NOT NULL,
-                 result REAL NOT NULL, received_at TEXT NOT NULL, feature_id INTEGER, extra TEXT);
+                 datastream_id INTEGER NOT NULL, phenomenon_time INTEGER NOT NULL,
+                 result REAL NOT NULL, received_at INTEGER NOT NULL, feature_id INTEGER, extra TEXT);
              CREATE UNIQUE INDEX IF NOT EXISTS raw_observations_by_stream
                  ON raw_observations (datastream_id, phenomenon_time);",
         )
         .map_err(backend_error)?;
     let started = std::time::Instant::now();
-    let received = timestamp(Utc::now());
+    let received = micros(Utc::now());
     for batch in batches {
         let transaction = connection.unchecked_transaction().map_err(backend_error)?;
         for (datastream, at, result) in batch {
@@ -3538,7 +3569,7 @@ pub fn baseline_raw_observations(
                 &transaction,
                 "INSERT INTO raw_observations (datastream_id, phenomenon_time, result, received_at)
                      VALUES (?1, ?2, ?3, ?4)",
-                params![datastream, timestamp(*at), result, received],
+                params![datastream, micros(*at), result, received],
             )
             .map_err(backend_error)?;
         }

@@ -2385,4 +2385,26 @@ pub async fn case_points_are_the_compact_view_of_a_case_query(store: &dyn Store)
         .await
         .unwrap();
     assert_eq!(within.iter().map(|p| p.id).collect::<Vec<_>>(), [second.id]);
+    // Grouped counts by path: open, and overdue at an instant.
+    let mut counts = store
+        .open_case_counts(t0() + Duration::days(400))
+        .await
+        .unwrap();
+    counts.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected_overdue = |row: &CaseRow| u64::from(row.due_at.is_some());
+    assert_eq!(
+        counts,
+        [
+            (second.area_path.clone(), 1, expected_overdue(&second)),
+            (first.area_path.clone(), 1, expected_overdue(&first)),
+        ]
+    );
+    let before = store
+        .open_case_counts(t0() - Duration::days(1))
+        .await
+        .unwrap();
+    assert!(
+        before.iter().all(|(_, _, overdue)| *overdue == 0),
+        "{before:?}"
+    );
 }

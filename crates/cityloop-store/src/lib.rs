@@ -749,6 +749,13 @@ pub trait Store: Send + Sync + 'static {
     /// Newest first.
     async fn cases(&self, query: &CaseQuery) -> StoreResult<Vec<CaseRow>>;
     async fn count_cases(&self, query: &CaseQuery) -> StoreResult<u64>;
+    /// Open cases counted by area path: (path, open, of them overdue at
+    /// `now`), one row per distinct path — for indicators over every area
+    /// at once.
+    async fn open_case_counts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<(Vec<AreaCode>, u64, u64)>>;
     /// The compact view of the cases `query` selects (its `limit`, up to
     /// [`CASE_POINTS_MAX`], and `offset` apply), newest first.
     async fn case_points(&self, query: &CaseQuery) -> StoreResult<Vec<CasePoint>>;

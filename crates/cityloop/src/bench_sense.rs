@@ -205,12 +205,23 @@ pub async fn ingest(
     let total = readings.len() as u64;
     let began = Instant::now();
     let (mut raised, mut cases_opened) = (0usize, 0usize);
-    for payload in &payloads {
-        let parsed = cityloop_perception::mqtt::parse_bulk(payload.as_bytes())
-            .map_err(|e| anyhow::anyhow!(e))?;
+    // A source's pipeline: one task parses the next payload while the
+    // previous batch is stored and evaluated (a bounded hand-over of two).
+    let (parsed_tx, mut parsed_rx) = tokio::sync::mpsc::channel(2);
+    let parser = tokio::spawn(async move {
+        for payload in payloads {
+            let parsed = cityloop_perception::mqtt::parse_bulk(payload.as_bytes());
+            if parsed_tx.send(parsed).await.is_err() {
+                return;
+            }
+        }
+    });
+    while let Some(parsed) = parsed_rx.recv().await {
+        let parsed = parsed.map_err(|e| anyhow::anyhow!(e))?;
         let report = perception.ingest(parsed, Utc::now()).await?;
         raised += report.raised.len();
     }
+    parser.await?;
     let elapsed = began.elapsed();
     // The closed loop, beside ingestion in the server: here measured on its
     // own, after, as the time to carry every queued alarm into its case.

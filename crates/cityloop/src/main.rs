@@ -302,6 +302,14 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
                             .await?,
                     )
                 }
+                // With --data-dir the cases stay there (e.g. to serve the
+                // dashboard over 100,000 cases: `cityloop demo --data-dir`).
+                None if settings.data_dir_given => {
+                    std::fs::create_dir_all(&settings.data_dir)?;
+                    Arc::new(cityloop_store_sqlite::SqliteStore::open(
+                        &settings.sqlite_path(),
+                    )?)
+                }
                 None => Arc::new(cityloop_store_sqlite::SqliteStore::open(
                     &directory.path().join("bench.sqlite3"),
                 )?),
