@@ -766,23 +766,18 @@ fn browser_suite() -> Option<(std::path::PathBuf, String)> {
     Some((suite, chromium))
 }
 
-/// The command dashboard and the case workbench (web/, served by the demo
-/// at /app/) in Debian's headless Chromium: log-in, Shanghai's districts
-/// on the map, topics, a case created through the API appearing live, and
-/// the case walked from report to closure through the workbench alone,
-/// its light and timeline changing (tests/browser/dashboard.mjs).
-#[test]
-fn the_dashboard_and_workbench_walk_a_case_to_closure_in_a_real_browser() {
-    let Some((suite, chromium)) = browser_suite() else {
-        return;
-    };
+/// Runs a script of the browser suite against a fresh demo; its standard
+/// output and the screenshots' directory, or `None` when the suite is
+/// skipped.
+fn browser_script(script: &str, extra: &[&str]) -> Option<(String, std::path::PathBuf)> {
+    let (suite, chromium) = browser_suite()?;
     let directory = tempfile::tempdir().unwrap();
     let (mut child, _lines, base) = start_demo(directory.path());
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
     let stdout = run_against_demo(
         &mut child,
         Command::new("node")
-            .arg(suite.join("dashboard.mjs"))
+            .arg(suite.join(script))
             .arg("--base")
             .arg(&base)
             .arg("--credentials")
@@ -791,8 +786,25 @@ fn the_dashboard_and_workbench_walk_a_case_to_closure_in_a_real_browser() {
             .arg(&screenshots)
             .arg("--chromium")
             .arg(&chromium)
-            .args(["--first-paint-max-ms", "0"]),
+            .args(extra),
     );
+    Some((stdout, screenshots))
+}
+
+/// The command dashboard and the case workbench (web/, served by the demo
+/// at /app/) in Debian's headless Chromium: log-in, Shanghai's districts
+/// on the map, topics, a case created through the API appearing live, and
+/// the case walked from report to closure through the workbench alone,
+/// its light and timeline changing (tests/browser/dashboard.mjs). The
+/// first paint is printed, not held to a budget here (other tests share the
+/// two cores); docs/PERFORMANCE.md has it measured on a quiet machine.
+#[test]
+fn the_dashboard_and_workbench_walk_a_case_to_closure_in_a_real_browser() {
+    let Some((stdout, screenshots)) =
+        browser_script("dashboard.mjs", &["--first-paint-max-ms", "0"])
+    else {
+        return;
+    };
     assert!(
         stdout.contains("dashboard and workbench: passed"),
         "{stdout}"
@@ -806,25 +818,9 @@ fn the_dashboard_and_workbench_walk_a_case_to_closure_in_a_real_browser() {
 /// Node.js, npm or Chromium is missing, unless CI requires it.
 #[test]
 fn the_citizen_page_reports_follows_and_rates_in_a_real_browser() {
-    let Some((suite, chromium)) = browser_suite() else {
+    let Some((stdout, screenshots)) = browser_script("citizen.mjs", &[]) else {
         return;
     };
-    let directory = tempfile::tempdir().unwrap();
-    let (mut child, _lines, base) = start_demo(directory.path());
-    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
-    let stdout = run_against_demo(
-        &mut child,
-        Command::new("node")
-            .arg(suite.join("citizen.mjs"))
-            .arg("--base")
-            .arg(&base)
-            .arg("--credentials")
-            .arg(directory.path().join("demo-credentials.json"))
-            .arg("--out")
-            .arg(&screenshots)
-            .arg("--chromium")
-            .arg(&chromium),
-    );
     assert!(stdout.contains("citizen page: passed"), "{stdout}");
     assert!(screenshots.join("citizen-rated.png").exists());
 }
