@@ -103,13 +103,18 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 Problem::unauthorized("the Authorization header must be Bearer <token>")
             })?;
-        let user = state
-            .store()
-            .user_by_token(&token_sha256(token), state.now())
-            .await?
-            .ok_or_else(|| Problem::unauthorized("the token is unknown, expired or revoked"))?;
-        Ok(Caller(user))
+        Ok(Caller(user_for_token(state, token).await?))
     }
+}
+
+/// The user a bearer token belongs to; 401 when it is unknown, expired
+/// or revoked.
+pub async fn user_for_token(state: &AppState, token: &str) -> ApiResult<User> {
+    state
+        .store()
+        .user_by_token(&token_sha256(token.trim()), state.now())
+        .await?
+        .ok_or_else(|| Problem::unauthorized("the token is unknown, expired or revoked"))
 }
 
 impl Caller {

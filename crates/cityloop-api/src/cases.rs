@@ -131,15 +131,25 @@ pub struct CaseDto {
 }
 
 fn light_at(row: &CaseRow, now: DateTime<Utc>) -> Option<String> {
-    let due = row.due_at?;
-    let light = if now >= due {
+    sla_light(row.due_at, row.warn_at, now).map(str::to_owned)
+}
+
+/// The light of a case's running clocks from their earliest due and warning
+/// instants: red when due, yellow past the warning, else green; none when
+/// no clock runs.
+pub(crate) fn sla_light(
+    due_at: Option<DateTime<Utc>>,
+    warn_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<&'static str> {
+    let due = due_at?;
+    Some(if now >= due {
         "red"
-    } else if row.warn_at.is_some_and(|warn| now >= warn) {
+    } else if warn_at.is_some_and(|warn| now >= warn) {
         "yellow"
     } else {
         "green"
-    };
-    Some(light.to_owned())
+    })
 }
 
 /// Lists show the reporter's contact only to the reporter (masked to other

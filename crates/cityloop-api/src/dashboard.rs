@@ -9,7 +9,7 @@
 //! Everything is scoped like the case list: a dispatcher sees their areas,
 //! a department its cases.
 
-use crate::auth::{Caller, token_sha256};
+use crate::auth::Caller;
 use crate::problem::{ApiResult, Json, Problem, Query};
 use crate::{AppState, cases};
 use axum::Router;
@@ -164,17 +164,6 @@ fn strings(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn light(point: &CasePoint, now: DateTime<Utc>) -> Option<&'static str> {
-    let due = point.due_at?;
-    Some(if now >= due {
-        "red"
-    } else if point.warn_at.is_some_and(|w| now >= w) {
-        "yellow"
-    } else {
-        "green"
-    })
-}
-
 async fn compute_summary(
     state: &AppState,
     user: &User,
@@ -220,7 +209,7 @@ async fn compute_summary(
         .filter(|p| p.lon.is_some() && p.lat.is_some())
         .take(POINTS_MAX)
         .map(|p| {
-            json!({"id": p.id, "lon": p.lon, "lat": p.lat, "light": light(p, now),
+            json!({"id": p.id, "lon": p.lon, "lat": p.lat, "light": cases::sla_light(p.due_at, p.warn_at, now),
                    "status": p.status, "category": p.category})
         })
         .collect();
@@ -443,11 +432,7 @@ pub async fn events(
                 .map(str::to_owned)
         })
         .ok_or_else(|| Problem::unauthorized("send ?token=<bearer token>"))?;
-    let user = state
-        .store()
-        .user_by_token(&token_sha256(token.trim()), state.now())
-        .await?
-        .ok_or_else(|| Problem::unauthorized("the token is unknown, expired or revoked"))?;
+    let user = crate::auth::user_for_token(&state, &token).await?;
     if !user.role.is_staff() {
         return Err(Problem::forbidden("live events are for staff"));
     }

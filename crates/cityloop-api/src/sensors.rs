@@ -346,6 +346,16 @@ impl IngestDto {
     }
 }
 
+/// A gateway's API key (issued with `cityloop open311 key-add`): 403 when
+/// unknown or revoked.
+pub(crate) async fn check_api_key(state: &AppState, key: &str) -> ApiResult<()> {
+    let hash = cityloop_transparency::sha256_hex(key.trim().as_bytes());
+    match state.store().api_key(&hash).await? {
+        Some(record) if record.revoked_at.is_none() => Ok(()),
+        _ => Err(Problem::forbidden("unknown or revoked API key")),
+    }
+}
+
 /// A gateway's key or a staff token that may post observations.
 async fn may_ingest(
     state: &AppState,
@@ -353,11 +363,7 @@ async fn may_ingest(
     caller: Result<Caller, Problem>,
 ) -> ApiResult<()> {
     if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        let hash = cityloop_transparency::sha256_hex(key.trim().as_bytes());
-        return match state.store().api_key(&hash).await? {
-            Some(record) if record.revoked_at.is_none() => Ok(()),
-            _ => Err(Problem::forbidden("unknown or revoked API key")),
-        };
+        return check_api_key(state, key).await;
     }
     let caller = caller.map_err(|_| {
         Problem::unauthorized("send a gateway's X-API-Key or an operator's bearer token")

@@ -30,7 +30,7 @@ use cityloop_store::{
     MediaRecord, MediaUpload, ObservationBucket, ObservationRow, ObservationScan,
     ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult,
     TimerRow, TimerSpec, TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit,
-    tile_blob, tile_hashes,
+    parse_area_path, path_parts, tile_blob, tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -622,11 +622,7 @@ fn to_case(row: &Row) -> StoreResult<CaseRow> {
             .iter()
             .map(|d| DepartmentId::parse(d).map_err(|e| corrupt("case unit", e)))
             .collect::<StoreResult<Vec<_>>>()?,
-        area_path: path
-            .split('/')
-            .filter(|p| !p.is_empty())
-            .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
-            .collect::<StoreResult<Vec<_>>>()?,
+        area_path: parse_area_path("case area", &path)?,
         lon: column(row, 8)?,
         lat: column(row, 9)?,
         address: column(row, 10)?,
@@ -838,14 +834,7 @@ fn datastream_from_row(row: &Row) -> StoreResult<DatastreamRecord> {
             .map_err(|e| StoreError::Backend(format!("stored datastream period: {e}")))?,
         lon: row.get(6),
         lat: row.get(7),
-        area_path: path
-            .split('/')
-            .filter(|p| !p.is_empty())
-            .map(|code| {
-                AreaCode::parse(code)
-                    .map_err(|e| StoreError::Backend(format!("stored datastream area: {e}")))
-            })
-            .collect::<StoreResult<Vec<_>>>()?,
+        area_path: parse_area_path("datastream area", &path)?,
         created_at: row.get(9),
         last_at: row.get(10),
     })
@@ -2860,11 +2849,7 @@ impl Store for PostgresStore {
         rows.iter()
             .map(|row| {
                 let path: String = column(row, 0)?;
-                let codes = path
-                    .split('/')
-                    .filter(|p| !p.is_empty())
-                    .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
-                    .collect::<StoreResult<Vec<_>>>()?;
+                let codes = parse_area_path("case area", &path)?;
                 let open: i64 = column(row, 1)?;
                 let overdue: i64 = column(row, 2)?;
                 Ok((codes, open as u64, overdue as u64))
@@ -2891,11 +2876,7 @@ impl Store for PostgresStore {
         rows.iter()
             .map(|row| {
                 let path: String = column(row, 7)?;
-                let codes = path
-                    .split('/')
-                    .filter(|p| !p.is_empty())
-                    .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
-                    .collect::<StoreResult<Vec<_>>>()?;
+                let (area, district, street) = path_parts("case area", &path)?;
                 let lead: Option<String> = column(row, 8)?;
                 Ok(CasePoint {
                     id: column(row, 0)?,
@@ -2905,9 +2886,9 @@ impl Store for PostgresStore {
                     open: column(row, 4)?,
                     lon: column(row, 5)?,
                     lat: column(row, 6)?,
-                    area: codes.last().cloned(),
-                    district: codes.get(1).cloned(),
-                    street: codes.get(2).cloned(),
+                    area,
+                    district,
+                    street,
                     lead_department: lead
                         .map(|d| DepartmentId::parse(&d))
                         .transpose()

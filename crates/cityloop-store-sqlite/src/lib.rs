@@ -31,7 +31,7 @@ use cityloop_store::{
     MediaRecord, MediaUpload, ObservationBucket, ObservationRow, ObservationScan,
     ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult,
     TimerRow, TimerSpec, TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit,
-    tile_blob, tile_hashes,
+    parse_area_path, path_parts, tile_blob, tile_hashes,
 };
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
@@ -662,11 +662,7 @@ fn case_from_row(row: &rusqlite::Row<'_>) -> StoreResult<CaseRow> {
     let id: i64 = row.get(0).map_err(get)?;
     let lead: Option<String> = row.get(6).map_err(get)?;
     let path: String = row.get(7).map_err(get)?;
-    let area_path = path
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
-        .collect::<StoreResult<Vec<_>>>()?;
+    let area_path = parse_area_path("case area", &path)?;
     let units_text: Option<String> = row.get(22).map_err(get)?;
     let units = units_text
         .unwrap_or_default()
@@ -710,22 +706,6 @@ fn case_from_row(row: &rusqlite::Row<'_>) -> StoreResult<CaseRow> {
             .transpose()
             .map_err(|e| corrupt("case routed department", e))?,
     })
-}
-
-/// A stored area path's own area, district and street.
-type PathParts = (Option<AreaCode>, Option<AreaCode>, Option<AreaCode>);
-
-fn path_parts(path: &str) -> StoreResult<PathParts> {
-    let codes = path
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok((
-        codes.last().cloned(),
-        codes.get(1).cloned(),
-        codes.get(2).cloned(),
-    ))
 }
 
 fn write_case_units(transaction: &Connection, case: &CaseRow) -> StoreResult<()> {
@@ -848,11 +828,7 @@ fn datastream_from_row(row: &rusqlite::Row<'_>) -> StoreResult<DatastreamRecord>
         period_minutes: row.get(5).map_err(get)?,
         lon: row.get(6).map_err(get)?,
         lat: row.get(7).map_err(get)?,
-        area_path: path
-            .split('/')
-            .filter(|p| !p.is_empty())
-            .map(|code| AreaCode::parse(code).map_err(|e| corrupt("datastream area", e)))
-            .collect::<StoreResult<Vec<_>>>()?,
+        area_path: parse_area_path("datastream area", &path)?,
         created_at: parse_time("datastream created_at", &created)?,
         last_at: last
             .map(|t| parse_time("datastream last_at", &t))
@@ -3091,11 +3067,7 @@ impl Store for SqliteStore {
             let mut found = Vec::new();
             while let Some(row) = rows.next().map_err(backend_error)? {
                 let path: String = row.get(0).map_err(backend_error)?;
-                let codes = path
-                    .split('/')
-                    .filter(|p| !p.is_empty())
-                    .map(|code| AreaCode::parse(code).map_err(|e| corrupt("case area", e)))
-                    .collect::<StoreResult<Vec<_>>>()?;
+                let codes = parse_area_path("case area", &path)?;
                 let open: i64 = row.get(1).map_err(backend_error)?;
                 let overdue: i64 = row.get(2).map_err(backend_error)?;
                 found.push((codes, open as u64, overdue as u64));
@@ -3128,7 +3100,7 @@ impl Store for SqliteStore {
                     let text: Option<String> = row.get(index).map_err(backend_error)?;
                     text.map(|t| parse_time("case point time", &t)).transpose()
                 };
-                let (area, district, street) = path_parts(&path)?;
+                let (area, district, street) = path_parts("case area", &path)?;
                 found.push(CasePoint {
                     id: row.get(0).map_err(get)?,
                     category: row.get(1).map_err(get)?,

@@ -443,6 +443,32 @@ pub struct CaseQuery {
     pub offset: u32,
 }
 
+/// Parses a stored area path (codes, city first, joined by `/`); `what`
+/// names it in the error if a stored code does not parse.
+pub fn parse_area_path(what: &str, path: &str) -> StoreResult<Vec<AreaCode>> {
+    path.split('/')
+        .filter(|p| !p.is_empty())
+        .map(|code| {
+            AreaCode::parse(code)
+                .map_err(|e| StoreError::Backend(format!("stored {what} does not parse: {e}")))
+        })
+        .collect()
+}
+
+/// A stored area path's own area (its last code), district (its second)
+/// and street (its third), as [`CasePoint`] carries them.
+pub fn path_parts(
+    what: &str,
+    path: &str,
+) -> StoreResult<(Option<AreaCode>, Option<AreaCode>, Option<AreaCode>)> {
+    let codes = parse_area_path(what, path)?;
+    Ok((
+        codes.last().cloned(),
+        codes.get(1).cloned(),
+        codes.get(2).cloned(),
+    ))
+}
+
 /// A case as maps and charts need it: no text, no personal data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CasePoint {

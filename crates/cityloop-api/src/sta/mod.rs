@@ -379,14 +379,9 @@ async fn may_write(
         .map(str::to_owned)
         .or(basic);
     if let Some(key) = key {
-        let hash = cityloop_transparency::sha256_hex(key.trim().as_bytes());
-        return match state.store().api_key(&hash).await? {
-            Some(record) if record.revoked_at.is_none() => Ok(()),
-            _ => Err(StaError {
-                status: StatusCode::FORBIDDEN,
-                message: "unknown or revoked API key".into(),
-            }),
-        };
+        return crate::sensors::check_api_key(state, &key)
+            .await
+            .map_err(StaError::from);
     }
     let caller = caller.map_err(|_| StaError {
         status: StatusCode::UNAUTHORIZED,

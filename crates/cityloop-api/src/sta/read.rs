@@ -269,8 +269,7 @@ impl Reader<'_> {
                     name: property,
                     raw: true,
                 },
-                (Some(Target::Collection { set, scope }), Some(member)) if name == set.name() => {
-                    let _ = scope;
+                (Some(Target::Collection { set, .. }), Some(member)) if name == set.name() => {
                     self.entity(set, member).await?
                 }
                 _ => {
