@@ -737,9 +737,39 @@ pub async fn case_metrics(
         Some(text) => cityloop_cases::metrics::GroupBy::parse(text)?,
         None => cityloop_cases::metrics::GroupBy::Department,
     };
-    let rows =
-        cityloop_cases::metrics::compute(state.store(), group_by, period, state.now()).await?;
+    let rows = cityloop_cases::metrics::compute_cached(
+        state.store(),
+        state.case_metrics_cache(),
+        group_by,
+        period,
+        state.now(),
+    )
+    .await?;
     Ok(Json(rows))
+}
+
+/// The longest period the dashboard asks metrics for; [`warm_metrics`]
+/// folds every case of it ahead of the first screen.
+pub const METRICS_WARM_DAYS: i64 = 90;
+
+/// Folds the histories of the last [`METRICS_WARM_DAYS`]' cases into the
+/// metrics cache, so the first dashboard after a start does not replay
+/// them; later calls refold only the cases that changed.
+pub async fn warm_metrics(state: &AppState) -> Result<(), CaseError> {
+    let now = state.now();
+    let period = cityloop_cases::metrics::Period::new(
+        now - chrono::Duration::days(METRICS_WARM_DAYS),
+        now + chrono::Duration::seconds(1),
+    )?;
+    cityloop_cases::metrics::compute_cached(
+        state.store(),
+        state.case_metrics_cache(),
+        cityloop_cases::metrics::GroupBy::City,
+        period,
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// An RFC 3339 instant from a query parameter; the problem names `field`.

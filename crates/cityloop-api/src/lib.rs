@@ -15,6 +15,7 @@ pub mod citizen;
 pub mod dashboard;
 pub mod directory;
 pub mod door;
+pub mod hub;
 pub mod open311;
 pub mod ops;
 pub mod problem;
@@ -101,6 +102,7 @@ struct Shared {
     performance: transparency::PerformanceCache,
     sta: sta::Sta,
     summaries: dashboard::SummaryCache,
+    case_metrics: cityloop_cases::metrics::MetricsCache,
     basemap: std::sync::OnceLock<dashboard::Basemap>,
     web_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
@@ -139,6 +141,7 @@ impl AppState {
                 performance: transparency::PerformanceCache::default(),
                 sta: sta::Sta::default(),
                 summaries: dashboard::SummaryCache::default(),
+                case_metrics: cityloop_cases::metrics::MetricsCache::default(),
                 basemap: std::sync::OnceLock::new(),
                 web_dir: std::sync::OnceLock::new(),
             }),
@@ -147,6 +150,12 @@ impl AppState {
 
     pub fn store(&self) -> &dyn Store {
         self.shared.store.as_ref()
+    }
+
+    /// Each case's folded facts for the performance metrics, kept between
+    /// calls.
+    pub fn case_metrics_cache(&self) -> &cityloop_cases::metrics::MetricsCache {
+        &self.shared.case_metrics
     }
 
     /// The transparency log's keys (signing, pseudonyms).
@@ -355,6 +364,19 @@ impl UserDto {
         dashboard::get_area_tags,
         dashboard::put_area_tags,
         dashboard::events,
+        hub::standards,
+        hub::datasets,
+        hub::dataset,
+        hub::import,
+        hub::import_report,
+        hub::quarantine,
+        hub::rows,
+        hub::request_grant,
+        hub::grants,
+        hub::decide_grant,
+        hub::revoke_grant,
+        hub::bind_person,
+        hub::my_data_access,
     ),
     modifiers(&SecurityAddon),
     tags(
@@ -366,6 +388,7 @@ impl UserDto {
         (name = "cases", description = "The closed loop of a case (一网统管) and its SLA clocks"),
         (name = "transparency", description = "The verifiable log of every exercise of power (全民监督)"),
         (name = "sensors", description = "Perception (城市感知): datastreams, observations, alarms that open cases, city vital signs. OGC SensorThings API 1.1 is served at /sta/v1.1/ (see docs/PERCEPTION.md)"),
+        (name = "hub", description = "The data hub (数据中台): catalogue, imports and quarantine, sharing under grants, the citizen's data tracker"),
         (name = "dashboard", description = "The command dashboard (态势感知): topics, aggregated summaries, tagged areas, live events"),
         (name = "citizens", description = "The citizens' door (一网通办): report without an account, follow with the receipt, rate (好差评). Open311 GeoReport v2 is served at /open311/v2/ in XML and JSON (see docs/OPEN311.md)"),
     )
@@ -404,6 +427,7 @@ pub fn app(state: AppState) -> Router {
         .merge(vital::router())
         .merge(sta::router())
         .merge(dashboard::router())
+        .merge(hub::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))

@@ -75,11 +75,11 @@
 //! Rows come sorted by group; a group appears when it has a case of the
 //! period or a counted event. Every row has all twelve rates.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use cityloop_domain::DepartmentId;
-use cityloop_store::{CaseQuery, CaseRow, PAGE_ROWS_MAX, Store, StoreError};
+use cityloop_store::{CASE_HISTORIES_IDS_MAX, CaseRow, CaseStamp, Store, StoreError};
 use cityloop_workflow::{CaseState, CaseStatus, ClosingType, Event, EventKind, Stage, apply};
 use serde::{Deserialize, Serialize};
 
@@ -350,82 +350,152 @@ impl MetricsRow {
     }
 }
 
-/// The metrics of the period's cases and events, grouped, as of `now`.
-///
-/// Loads the cases created in the period (paging through
-/// [`Store::cases`]), plus the older cases that had a dispatch or rating in
-/// the period ([`Store::events_between`]), decodes their full histories and
-/// hands them to [`compute_from`]. Refused when the period is empty; a
-/// history that does not decode or does not start with its creation is a
-/// stored-data error.
+/// The kinds of event that bring an older case into a period's metrics.
+const PERIOD_EVENT_KINDS: [EventKind; 5] = [
+    EventKind::Dispatched,
+    EventKind::SubDispatched,
+    EventKind::Arbitrated,
+    EventKind::Rated,
+    EventKind::Judged,
+];
+
+/// The most cases a [`MetricsCache`] keeps; past it, it starts over.
+pub const METRICS_CACHE_CASES_MAX: usize = 2_000_000;
+
+/// Each case's folded facts, kept between metric calls and keyed by the
+/// case's version: a call refolds only the cases whose history grew since
+/// (one [`Store::case_histories`] read per 10,000 of them), so the rates
+/// over 100,000 cases cost a read of their stamps plus the counting, not a
+/// replay of every history. Facts are folded without a `now` and judged at
+/// each call's `now`; a call "as of" an instant before a case's last event
+/// folds that case afresh and does not keep it.
+#[derive(Default)]
+pub struct MetricsCache {
+    cases: std::sync::Mutex<std::collections::HashMap<i64, (u64, std::sync::Arc<Facts>)>>,
+}
+
+impl MetricsCache {
+    fn get(&self, stamp: &CaseStamp) -> Option<std::sync::Arc<Facts>> {
+        let cases = self.cases.lock().unwrap_or_else(|e| e.into_inner());
+        cases
+            .get(&stamp.id)
+            .filter(|(version, _)| *version == stamp.version)
+            .map(|(_, facts)| facts.clone())
+    }
+
+    fn put(&self, stamp: &CaseStamp, facts: std::sync::Arc<Facts>) {
+        let mut cases = self.cases.lock().unwrap_or_else(|e| e.into_inner());
+        if cases.len() >= METRICS_CACHE_CASES_MAX && !cases.contains_key(&stamp.id) {
+            cases.clear();
+        }
+        cases.insert(stamp.id, (stamp.version, facts));
+    }
+
+    /// Cases held (for tests and operators).
+    pub fn len(&self) -> usize {
+        self.cases.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The metrics of the period's cases and events, grouped, as of `now`,
+/// without a cache (each call folds every history); see
+/// [`compute_cached`].
 pub async fn compute(
     store: &dyn Store,
     group_by: GroupBy,
     period: Period,
     now: DateTime<Utc>,
 ) -> Result<Vec<MetricsRow>, CaseError> {
-    period.check()?;
-    let mut rows: BTreeMap<i64, CaseRow> = BTreeMap::new();
-    let mut offset: u32 = 0;
-    loop {
-        let page = store
-            .cases(&CaseQuery {
-                created_from: Some(period.from),
-                created_to: Some(period.to),
-                limit: PAGE_ROWS_MAX,
-                offset,
-                ..Default::default()
-            })
-            .await?;
-        let full = page.len() >= PAGE_ROWS_MAX as usize;
-        for row in page {
-            // Newest first: a case created while paging shifts the pages by
-            // one, which repeats a row rather than losing one.
-            rows.entry(row.id).or_insert(row);
-        }
-        match offset.checked_add(PAGE_ROWS_MAX) {
-            Some(next) if full => offset = next,
-            _ => break,
-        }
-    }
+    compute_cached(store, &MetricsCache::default(), group_by, period, now).await
+}
 
-    let counted = [
-        EventKind::Dispatched,
-        EventKind::SubDispatched,
-        EventKind::Arbitrated,
-        EventKind::Rated,
-        EventKind::Judged,
-    ]
-    .map(EventKind::as_str);
-    let older: BTreeSet<i64> = store
-        .events_between(period.from, period.to)
+/// The metrics of the period's cases and events, grouped, as of `now`.
+///
+/// Reads the stamps of the cases created in the period and of the older
+/// cases that had a dispatch or rating in it, folds the histories of those
+/// not in `cache` at their current version, and counts. Refused when the
+/// period is empty; a history that does not decode or does not start with
+/// its creation is a stored-data error.
+pub async fn compute_cached(
+    store: &dyn Store,
+    cache: &MetricsCache,
+    group_by: GroupBy,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Vec<MetricsRow>, CaseError> {
+    period.check()?;
+    let mut stamps: BTreeMap<i64, CaseStamp> = store
+        .case_stamps_created(period.from, period.to)
         .await?
         .into_iter()
-        .filter(|event| counted.contains(&event.kind.as_str()))
-        .map(|event| event.case_id)
-        .filter(|id| !rows.contains_key(id))
+        .map(|stamp| (stamp.id, stamp))
         .collect();
-    for id in older {
-        let row = store.case(id).await?.ok_or(CaseError::NotFound(id))?;
-        rows.insert(id, row);
+    let kinds = PERIOD_EVENT_KINDS.map(EventKind::as_str);
+    for stamp in store
+        .case_stamps_with_events(period.from, period.to, &kinds)
+        .await?
+    {
+        stamps.entry(stamp.id).or_insert(stamp);
     }
 
-    let mut cases = Vec::with_capacity(rows.len());
-    for (id, row) in rows {
-        let events = store
-            .case_events(id)
-            .await?
-            .iter()
-            .map(|event| decode_event(&event.kind, &event.payload))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !matches!(events.first(), Some(Event::Created { .. })) {
-            return Err(CaseError::Store(StoreError::Backend(format!(
-                "case {id} has no creation event"
-            ))));
+    let mut facts: Vec<(&CaseStamp, std::sync::Arc<Facts>)> = Vec::with_capacity(stamps.len());
+    let mut stale: Vec<&CaseStamp> = Vec::new();
+    for stamp in stamps.values() {
+        match cache.get(stamp) {
+            Some(found) if found.last_at <= now => facts.push((stamp, found)),
+            _ => stale.push(stamp),
         }
-        cases.push((row, events));
     }
-    Ok(compute_from(&cases, group_by, period, now))
+    for chunk in stale.chunks(CASE_HISTORIES_IDS_MAX) {
+        let ids: Vec<i64> = chunk.iter().map(|stamp| stamp.id).collect();
+        let rows = store.case_histories(&ids).await?;
+        let mut histories: BTreeMap<i64, Vec<Event>> = BTreeMap::new();
+        for row in &rows {
+            histories
+                .entry(row.case_id)
+                .or_default()
+                .push(decode_event(&row.kind, &row.payload)?);
+        }
+        for stamp in chunk {
+            let history = histories.remove(&stamp.id).unwrap_or_default();
+            if !matches!(history.first(), Some(Event::Created { .. })) {
+                return Err(CaseError::Store(StoreError::Backend(format!(
+                    "case {} has no creation event",
+                    stamp.id
+                ))));
+            }
+            let whole = history.last().is_none_or(|last| last.at() <= now);
+            let folded = if whole {
+                Facts::fold(history.iter())
+            } else {
+                Facts::fold(history.iter().filter(|event| event.at() <= now))
+            };
+            let Some(folded) = folded else {
+                continue;
+            };
+            let folded = std::sync::Arc::new(folded);
+            if whole {
+                cache.put(stamp, folded.clone());
+            }
+            facts.push((stamp, folded));
+        }
+    }
+    Ok(tally(
+        facts.iter().map(|(stamp, facts)| {
+            (
+                stamp.created_at,
+                stamp.area_path.as_slice(),
+                Facts::clone(facts).at(now),
+            )
+        }),
+        group_by,
+        period,
+        now,
+    ))
 }
 
 /// The same as [`compute`], pure: over cases given with their decoded
@@ -438,30 +508,45 @@ pub fn compute_from(
     period: Period,
     now: DateTime<Utc>,
 ) -> Vec<MetricsRow> {
+    tally(
+        cases.iter().filter_map(|(row, history)| {
+            Facts::of(history, now).map(|facts| (row.created_at, row.area_path.as_slice(), facts))
+        }),
+        group_by,
+        period,
+        now,
+    )
+}
+
+/// Counts each case (its creation instant, area path and facts at `now`).
+fn tally<'a>(
+    cases: impl Iterator<Item = (DateTime<Utc>, &'a [cityloop_domain::AreaCode], Facts)>,
+    group_by: GroupBy,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Vec<MetricsRow> {
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
-    for (row, history) in cases {
-        let Some(facts) = Facts::of(history, now) else {
-            continue;
-        };
-        let area = |path: &[cityloop_domain::AreaCode]| -> String {
+    for (created_at, area_path, facts) in cases {
+        let area = || -> String {
             let (index, missing) = match group_by {
                 GroupBy::City | GroupBy::Department => (0, NO_CITY),
                 GroupBy::District => (1, NO_DISTRICT),
                 GroupBy::Street => (2, NO_STREET),
             };
-            path.get(index)
+            area_path
+                .get(index)
                 .map_or(missing, |code| code.as_str())
                 .to_owned()
         };
         let group = |unit: Option<&DepartmentId>| -> String {
             match group_by {
                 GroupBy::Department => unit.map_or(UNROUTED, DepartmentId::as_str).to_owned(),
-                _ => area(&row.area_path),
+                _ => area(),
             }
         };
-        if period.contains(row.created_at) && row.created_at <= now {
+        if period.contains(created_at) && created_at <= now {
             tallies
-                .entry(group(facts.state.lead.as_ref()))
+                .entry(group(facts.lead.as_ref()))
                 .or_default()
                 .add_case(&facts);
         }
@@ -512,16 +597,13 @@ impl Tally {
         if facts.merged {
             return;
         }
-        let state = &facts.state;
-        let closing = state.closing().filter(|_| facts.registered);
+        let closing = facts.closing.filter(|_| facts.registered);
         let closed = closing.is_some();
         let closed_on_time =
-            closing.is_some_and(|c| c.kind != ClosingType::Overdue) && !facts.handling_overran;
-        let open_overdue = facts.registered && state.is_open() && facts.handling_overran;
+            closing.is_some_and(|kind| kind != ClosingType::Overdue) && !facts.handling_overran;
+        let open_overdue = facts.registered && facts.open && facts.handling_overran;
         let not_yet_judged = facts.awaiting_answer && !facts.signing_overran;
-        let resolved = state.rating.is_some_and(|level| {
-            !level.is_dissatisfied() || state.rating_reasonable == Some(false)
-        });
+        let resolved = facts.resolved;
 
         self.count(REGISTRATION_RATE, facts.accepted, facts.registered);
         self.count(
@@ -567,7 +649,7 @@ impl Tally {
 // One case's history, read once
 
 /// A dispatch to a lead unit (dispatch, sub-dispatch or arbitration).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Dispatch {
     unit: DepartmentId,
     at: DateTime<Utc>,
@@ -575,7 +657,7 @@ struct Dispatch {
     returned: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct RatingGiven {
     /// The lead unit when the rating was given.
     unit: Option<DepartmentId>,
@@ -584,12 +666,48 @@ struct RatingGiven {
     satisfied: bool,
 }
 
-/// What the rates need to know about one case, as of `now`.
-#[derive(Debug)]
+/// A stage clock as the rates need it: breached once, or running towards a
+/// due instant (`None` when paused or absent).
+#[derive(Debug, Clone, Copy, Default)]
+struct ClockFacts {
+    breached: bool,
+    running_due: Option<DateTime<Utc>>,
+}
+
+impl ClockFacts {
+    fn of(state: &CaseState, stage: Stage) -> ClockFacts {
+        ClockFacts {
+            breached: state.sla.breached_stages.contains(&stage),
+            running_due: state
+                .sla
+                .clock(stage)
+                .filter(|clock| !clock.is_paused())
+                .map(|clock| clock.due_at.with_timezone(&Utc)),
+        }
+    }
+
+    /// The stage overran at `t`: a breach was recorded, or its clock is
+    /// running and `t` is at or after its due instant.
+    fn overran_at(&self, t: DateTime<Utc>) -> bool {
+        self.breached || self.running_due.is_some_and(|due| t >= due)
+    }
+}
+
+/// What the rates need to know about one case: folded once from its
+/// history, compact (no [`CaseState`]), and judged at any `now` at or after
+/// its last event by [`Facts::at`] — which is what lets [`MetricsCache`]
+/// keep it between calls.
+#[derive(Debug, Clone)]
 struct Facts {
-    /// The state at `now`.
-    state: CaseState,
     merged: bool,
+    open: bool,
+    /// The lead unit after the last event.
+    lead: Option<DepartmentId>,
+    /// Closed (any closing), and whether as overdue (超期结案).
+    closing: Option<ClosingType>,
+    /// The latest rating is satisfied-level, or dissatisfied and judged
+    /// unreasonable.
+    resolved: bool,
     accepted: bool,
     registered: bool,
     dispatched: bool,
@@ -601,36 +719,40 @@ struct Facts {
     rated: bool,
     redone: bool,
     extended: bool,
-    /// Some signing clock overran.
+    /// Some signing clock overran at one of the events.
     signing_overran: bool,
-    /// The handling clock overran.
+    /// The handling clock overran at one of the events.
     handling_overran: bool,
+    /// The clocks after the last event, for judging at `now`.
+    signing: ClockFacts,
+    handling: ClockFacts,
     /// The latest dispatch has not been answered (signed, returned or
     /// passed down).
     awaiting_answer: bool,
+    /// When the last event folded happened.
+    last_at: DateTime<Utc>,
     dispatches: Vec<Dispatch>,
     ratings: Vec<RatingGiven>,
 }
 
-/// The stage overran at `t`: a breach was recorded, or its clock is running
-/// and `t` is at or after its due instant.
-fn overran(state: &CaseState, stage: Stage, t: DateTime<Utc>) -> bool {
-    state.sla.breached_stages.contains(&stage)
-        || state
-            .sla
-            .clock(stage)
-            .is_some_and(|clock| !clock.is_paused() && t >= clock.due_at.with_timezone(&Utc))
-}
-
 impl Facts {
-    /// Folds the history up to `now`; `None` unless it starts with
-    /// `Created` at or before `now`.
+    /// Folds the history up to `now` and judges it at `now`; `None` unless
+    /// it starts with `Created` at or before `now`.
     fn of(history: &[Event], now: DateTime<Utc>) -> Option<Facts> {
-        let mut events = history.iter().filter(|event| event.at() <= now);
-        let mut state = CaseState::from_created(events.next()?)?;
+        Facts::fold(history.iter().filter(|event| event.at() <= now)).map(|facts| facts.at(now))
+    }
+
+    /// Folds every event given (the first must be `Created`), judging the
+    /// clocks at each event but not yet at a `now`.
+    fn fold<'a>(mut events: impl Iterator<Item = &'a Event>) -> Option<Facts> {
+        let created = events.next()?;
+        let mut state = CaseState::from_created(created)?;
         let mut facts = Facts {
-            state: state.clone(),
             merged: false,
+            open: true,
+            lead: None,
+            closing: None,
+            resolved: false,
             accepted: false,
             registered: false,
             dispatched: false,
@@ -643,12 +765,16 @@ impl Facts {
             extended: false,
             signing_overran: false,
             handling_overran: false,
+            signing: ClockFacts::default(),
+            handling: ClockFacts::default(),
             awaiting_answer: false,
+            last_at: created.at(),
             dispatches: Vec::new(),
             ratings: Vec::new(),
         };
         for event in events {
             let at = event.at();
+            facts.last_at = at;
             facts.signing_overran |= overran(&state, Stage::Signing, at);
             facts.handling_overran |= overran(&state, Stage::Handling, at);
             match event {
@@ -695,11 +821,24 @@ impl Facts {
             }
             state = apply(state, event);
         }
-        facts.signing_overran |= overran(&state, Stage::Signing, now);
-        facts.handling_overran |= overran(&state, Stage::Handling, now);
         facts.merged = matches!(state.status, CaseStatus::Merged { .. });
-        facts.state = state;
+        facts.open = state.is_open();
+        facts.lead = state.lead.clone();
+        facts.closing = state.closing().map(|closing| closing.kind);
+        facts.resolved = state.rating.is_some_and(|level| {
+            !level.is_dissatisfied() || state.rating_reasonable == Some(false)
+        });
+        facts.signing = ClockFacts::of(&state, Stage::Signing);
+        facts.handling = ClockFacts::of(&state, Stage::Handling);
         Some(facts)
+    }
+
+    /// These facts judged at `now` (at or after [`Facts::last_at`]): a
+    /// clock still running at `now` past its due instant overran.
+    fn at(mut self, now: DateTime<Utc>) -> Facts {
+        self.signing_overran |= self.signing.overran_at(now);
+        self.handling_overran |= self.handling.overran_at(now);
+        self
     }
 
     /// A dispatch to `unit` at `at`; a sub-dispatch also answers the
@@ -712,4 +851,10 @@ impl Facts {
             returned: false,
         });
     }
+}
+
+/// The stage overran at `t`: a breach was recorded, or its clock is running
+/// and `t` is at or after its due instant.
+fn overran(state: &CaseState, stage: Stage, t: DateTime<Utc>) -> bool {
+    ClockFacts::of(state, stage).overran_at(t)
 }

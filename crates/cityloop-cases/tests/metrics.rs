@@ -1036,6 +1036,52 @@ async fn compute_reads_the_period_from_a_real_store() {
         .unwrap();
     assert_eq!(groups(&streets), [NANJING_EAST, CHANGSHOU, GANQUAN]);
 
+    // The cache: the same rows as a fresh fold, at a later `now` too (the
+    // open case's clocks are judged again), and after a case moves on.
+    let cache = metrics::MetricsCache::default();
+    let cached =
+        metrics::compute_cached(store.as_ref(), &cache, GroupBy::Department, march(), now())
+            .await
+            .unwrap();
+    assert_eq!(cached, rows);
+    assert_eq!(
+        cache.len(),
+        5,
+        "every case of the period or its events is kept"
+    );
+    let later = now() + chrono::Duration::days(30);
+    assert_eq!(
+        metrics::compute_cached(store.as_ref(), &cache, GroupBy::Department, march(), later)
+            .await
+            .unwrap(),
+        compute(store.as_ref(), GroupBy::Department, march(), later)
+            .await
+            .unwrap()
+    );
+    // As of an instant before the cases' last events: folded afresh.
+    let early = t("03-10 09:00");
+    assert_eq!(
+        metrics::compute_cached(store.as_ref(), &cache, GroupBy::District, march(), early)
+            .await
+            .unwrap(),
+        compute(store.as_ref(), GroupBy::District, march(), early)
+            .await
+            .unwrap()
+    );
+    act(&service, open, &cgzf, reply(), "04-10 11:00").await;
+    let after = now() + chrono::Duration::days(1);
+    let moved =
+        metrics::compute_cached(store.as_ref(), &cache, GroupBy::Department, march(), after)
+            .await
+            .unwrap();
+    assert_eq!(
+        moved,
+        compute(store.as_ref(), GroupBy::Department, march(), after)
+            .await
+            .unwrap()
+    );
+    assert_ne!(moved, rows, "the reply shows through the cache");
+
     let empty = Period {
         from: t("03-01 00:00"),
         to: t("03-01 00:00"),

@@ -9,6 +9,7 @@
 //! header row), a JSON array of objects, or GeoJSON for boundaries.
 
 pub mod bundled;
+pub mod dataset;
 mod parse;
 
 use cityloop_domain::{Area, AreaCode, Category, Department, DomainError, Responsibility};

@@ -26,11 +26,11 @@ use cityloop_domain::{
 use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
     Attachments, Audit, AuditFor, Backend, CASE_POINTS_MAX, CASE_WORK_CLEAR, CASE_WORK_RAISE,
-    CaseEventRow, CasePoint, CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash,
-    MediaRecord, MediaUpload, ObservationBucket, ObservationRow, ObservationScan,
-    ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult,
-    TimerRow, TimerSpec, TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit,
-    parse_area_path, path_parts, tile_blob, tile_hashes,
+    CaseEventRow, CasePoint, CaseQuery, CaseReport, CaseRow, CaseStamp, CategoryQuery,
+    DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationBucket, ObservationRow,
+    ObservationScan, ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store, StoreError,
+    StoreResult, TimerRow, TimerSpec, TokenRecord, VitalSample, WriteSummary, check_history_ids,
+    check_sequence_output, page_limit, parse_area_path, path_parts, tile_blob, tile_hashes,
 };
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use std::time::Duration;
@@ -38,6 +38,8 @@ use tokio_postgres::config::Host;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{IsolationLevel, NoTls, Row};
+
+mod hub;
 
 /// Migrations in order; the version is the position, starting at 1.
 const MIGRATIONS: &[&str] = &[
@@ -51,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_sensorthings.sql"),
     include_str!("../migrations/0009_alarm_case_work.sql"),
     include_str!("../migrations/0010_vital_history.sql"),
+    include_str!("../migrations/0011_data_hub.sql"),
 ];
 
 const OBSERVATION_COLUMNS: &str =
@@ -643,6 +646,17 @@ fn to_case(row: &Row) -> StoreResult<CaseRow> {
     })
 }
 
+fn to_stamp(row: &Row) -> StoreResult<CaseStamp> {
+    let version: i64 = column(row, 1)?;
+    let path: String = column(row, 3)?;
+    Ok(CaseStamp {
+        id: column(row, 0)?,
+        version: to_u64("case version", version)?,
+        created_at: column(row, 2)?,
+        area_path: parse_area_path("case area", &path)?,
+    })
+}
+
 const EVENT_COLUMNS: &str =
     "case_id, seq, at, kind, actor_user, actor_role, actor_department, payload";
 
@@ -1067,6 +1081,10 @@ fn case_where(query: &CaseQuery) -> (String, Vec<OwnedParam>) {
 impl Store for PostgresStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn hub(&self) -> &dyn cityloop_store::hub::HubStore {
+        self
     }
 
     async fn migrate(&self) -> StoreResult<Vec<u32>> {
@@ -2900,6 +2918,64 @@ impl Store for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn case_stamps_created(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseStamp>> {
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            "SELECT id, version, created_at, area_path FROM cases
+             WHERE created_at >= $1 AND created_at < $2 ORDER BY id",
+            &[&from, &to],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_stamp).collect()
+    }
+
+    async fn case_stamps_with_events(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        kinds: &[&str],
+    ) -> StoreResult<Vec<CaseStamp>> {
+        let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            "SELECT id, version, created_at, area_path FROM cases WHERE id IN (
+                 SELECT DISTINCT case_id FROM case_events
+                 WHERE at >= $1 AND at < $2 AND kind = ANY($3))
+             ORDER BY id",
+            &[&from, &to, &kinds],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_stamp).collect()
+    }
+
+    async fn case_histories(&self, ids: &[i64]) -> StoreResult<Vec<CaseEventRow>> {
+        check_history_ids(ids)?;
+        let ids = ids.to_vec();
+        let mut client = self.client().await?;
+        let transaction = begin_read(&mut client).await?;
+        let rows = query(
+            &transaction,
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM case_events
+                 WHERE case_id = ANY($1) ORDER BY case_id, seq"
+            ),
+            &[&ids],
+        )
+        .await?;
+        commit(transaction).await?;
+        rows.iter().map(to_event).collect()
     }
 
     async fn events_between(

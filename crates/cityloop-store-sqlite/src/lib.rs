@@ -27,12 +27,14 @@ use cityloop_domain::{
 use cityloop_store::{
     AlarmChange, AlarmOutcome, AlarmRecord, ApiKeyRecord, AreaQuery, AreaRecord, AreaShape,
     Attachments, Audit, AuditFor, Backend, CASE_POINTS_MAX, CASE_WORK_CLEAR, CASE_WORK_RAISE,
-    CaseEventRow, CasePoint, CaseQuery, CaseReport, CaseRow, CategoryQuery, DatastreamRecord, Hash,
-    MediaRecord, MediaUpload, ObservationBucket, ObservationRow, ObservationScan,
-    ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store, StoreError, StoreResult,
-    TimerRow, TimerSpec, TokenRecord, VitalSample, WriteSummary, check_sequence_output, page_limit,
-    parse_area_path, path_parts, tile_blob, tile_hashes,
+    CaseEventRow, CasePoint, CaseQuery, CaseReport, CaseRow, CaseStamp, CategoryQuery,
+    DatastreamRecord, Hash, MediaRecord, MediaUpload, ObservationBucket, ObservationRow,
+    ObservationScan, ResponsibilityQuery, SequenceInput, Sequencer, StaDoc, Store, StoreError,
+    StoreResult, TimerRow, TimerSpec, TokenRecord, VitalSample, WriteSummary, check_history_ids,
+    check_sequence_output, page_limit, parse_area_path, path_parts, tile_blob, tile_hashes,
 };
+mod hub;
+
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -51,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_alarm_case_work.sql"),
     include_str!("../migrations/0011_vital_history.sql"),
     include_str!("../migrations/0012_observation_times_as_integers.sql"),
+    include_str!("../migrations/0013_data_hub.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.
@@ -1128,6 +1131,21 @@ fn case_where(query: &CaseQuery) -> (String, Vec<rusqlite::types::Value>) {
     (sql, values)
 }
 
+type StampTuple = (i64, i64, String, String);
+
+fn stamp_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StampTuple> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+}
+
+fn to_stamp((id, version, created_at, path): StampTuple) -> StoreResult<CaseStamp> {
+    Ok(CaseStamp {
+        id,
+        version: u64::try_from(version).map_err(|e| corrupt("case version", e))?,
+        created_at: parse_time("case created_at", &created_at)?,
+        area_path: parse_area_path("case area", &path)?,
+    })
+}
+
 fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EventTuple> {
     Ok((
         row.get(0)?,
@@ -1239,6 +1257,10 @@ const CASE_UPDATE: &str = "UPDATE cases SET channel = ?2, category = ?3, urgency
 impl Store for SqliteStore {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn hub(&self) -> &dyn cityloop_store::hub::HubStore {
+        self
     }
 
     async fn migrate(&self) -> StoreResult<Vec<u32>> {
@@ -3123,6 +3145,85 @@ impl Store for SqliteStore {
                 });
             }
             Ok(found)
+        })
+        .await
+    }
+
+    async fn case_stamps_created(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseStamp>> {
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT id, version, created_at, area_path FROM cases
+                     WHERE created_at >= ?1 AND created_at < ?2 ORDER BY id",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map(params![timestamp(from), timestamp(to)], stamp_from_row)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(to_stamp))
+                .collect()
+        })
+        .await
+    }
+
+    async fn case_stamps_with_events(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        kinds: &[&str],
+    ) -> StoreResult<Vec<CaseStamp>> {
+        let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        self.call(move |connection| {
+            let placeholders = (0..kinds.len())
+                .map(|i| format!("?{}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if kinds.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "SELECT id, version, created_at, area_path FROM cases WHERE id IN (
+                     SELECT DISTINCT case_id FROM case_events
+                     WHERE at >= ?1 AND at < ?2 AND kind IN ({placeholders}))
+                 ORDER BY id"
+            );
+            let mut statement = connection.prepare_cached(&sql).map_err(backend_error)?;
+            let mut values: Vec<String> = vec![timestamp(from), timestamp(to)];
+            values.extend(kinds);
+            let rows = statement
+                .query_map(params_from_iter(values), stamp_from_row)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(to_stamp))
+                .collect()
+        })
+        .await
+    }
+
+    async fn case_histories(&self, ids: &[i64]) -> StoreResult<Vec<CaseEventRow>> {
+        check_history_ids(ids)?;
+        // A JSON array of the ids, read by json_each: one statement for any
+        // number of ids.
+        let ids = format!(
+            "[{}]",
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        );
+        self.call(move |connection| {
+            let mut statement = connection
+                .prepare_cached(
+                    "SELECT case_id, seq, at, kind, actor_user, actor_role, actor_department, payload
+                     FROM case_events WHERE case_id IN (SELECT value FROM json_each(?1))
+                     ORDER BY case_id, seq",
+                )
+                .map_err(backend_error)?;
+            let rows = statement
+                .query_map([ids], event_from_row)
+                .map_err(backend_error)?;
+            rows.map(|row| row.map_err(backend_error).and_then(to_event))
+                .collect()
         })
         .await
     }

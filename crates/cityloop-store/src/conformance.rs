@@ -56,7 +56,8 @@ macro_rules! conformance_suite {
             alarm_case_work_is_queued_until_finished,
             vital_samples_are_kept_by_area_indicator_and_time,
             case_points_are_the_compact_view_of_a_case_query,
-            sensorthings_documents_are_saved_and_deleted_together
+            sensorthings_documents_are_saved_and_deleted_together,
+            data_hub_imports_resume_quarantine_share_and_record
         );
     };
     (@tests $factory:path; $($name:ident),*) => {
@@ -829,6 +830,58 @@ pub async fn cases_insert_query_and_history(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(window.len(), 2, "two created events in the window");
+
+    // What metrics read: stamps by creation, stamps by events of some
+    // kinds, and whole histories in one call.
+    let stamps = store
+        .case_stamps_created(t0(), t0() + Duration::minutes(6))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = stamps.iter().map(|s| s.id).collect();
+    let mut both = vec![first.id, second.id];
+    both.sort();
+    assert_eq!(ids, both);
+    let first_stamp = stamps.iter().find(|s| s.id == first.id).unwrap();
+    assert_eq!(first_stamp.version, 2, "the stamp carries the version");
+    assert_eq!(first_stamp.area_path, first.area_path);
+    let after = store
+        .case_stamps_created(t0() + Duration::minutes(6), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(after.is_empty(), "no case was created later: {after:?}");
+    let dispatched_in = store
+        .case_stamps_with_events(
+            t0() + Duration::minutes(6),
+            t0() + Duration::hours(1),
+            &["dispatched", "rated"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        dispatched_in.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [first.id]
+    );
+    let other_kinds = store
+        .case_stamps_with_events(t0(), t0() + Duration::hours(1), &["rated"])
+        .await
+        .unwrap();
+    assert!(other_kinds.is_empty());
+    let histories = store
+        .case_histories(&[second.id, first.id, 987_654])
+        .await
+        .unwrap();
+    let order: Vec<(i64, u64)> = histories.iter().map(|e| (e.case_id, e.seq)).collect();
+    let mut expected = vec![(first.id, 1), (first.id, 2), (second.id, 1)];
+    expected.sort();
+    assert_eq!(
+        order, expected,
+        "by case, then sequence; unknown ids add nothing"
+    );
+    let too_many: Vec<i64> = (0..=CASE_HISTORIES_IDS_MAX as i64).collect();
+    assert!(matches!(
+        store.case_histories(&too_many).await,
+        Err(StoreError::Invalid { field: "ids", .. })
+    ));
 }
 
 pub async fn case_append_checks_the_version_and_changes_nothing_on_conflict(store: &dyn Store) {
@@ -2407,4 +2460,317 @@ pub async fn case_points_are_the_compact_view_of_a_case_query(store: &dyn Store)
         before.iter().all(|(_, _, overdue)| *overdue == 0),
         "{before:?}"
     );
+}
+
+pub async fn data_hub_imports_resume_quarantine_share_and_record(store: &dyn Store) {
+    use crate::hub::*;
+    seeded(store).await;
+    store
+        .upsert_departments(
+            vec![
+                department("310107-ga", "普陀公安分局", &["310107"]),
+                department("310107-mz", "普陀区民政局", &["310107"]),
+            ],
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let citizen = store
+        .create_user(
+            new_user("citizen1", Role::Citizen, None, &[]),
+            "hash".into(),
+            crate::no_audit_for(),
+        )
+        .await
+        .unwrap();
+    let hub = store.hub();
+    let dataset = DatasetRecord {
+        id: "putuo-population".into(),
+        title: "实有人口".into(),
+        description: "普陀公安分局".into(),
+        owner: DepartmentId::parse("310107-ga").unwrap(),
+        standard: "population".into(),
+        standard_version: "1".into(),
+        update_frequency: "daily".into(),
+        fields: "[]".into(),
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    hub.put_dataset(dataset.clone(), Vec::new()).await.unwrap();
+    let mut renamed = dataset.clone();
+    renamed.title = "实有人口（新）".into();
+    hub.put_dataset(renamed, Vec::new()).await.unwrap();
+    assert_eq!(
+        hub.dataset(&dataset.id).await.unwrap().unwrap().title,
+        "实有人口（新）"
+    );
+    let mut stolen = dataset.clone();
+    stolen.owner = DepartmentId::parse("310107-mz").unwrap();
+    assert!(matches!(
+        hub.put_dataset(stolen, Vec::new()).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let mut orphan = dataset.clone();
+    orphan.id = "orphan".into();
+    orphan.owner = DepartmentId::parse("310107-xx").unwrap();
+    assert!(matches!(
+        hub.put_dataset(orphan, Vec::new()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(hub.datasets().await.unwrap().len(), 1);
+
+    let import = HubImport {
+        id: 0,
+        dataset: dataset.id.clone(),
+        mapping: "police".into(),
+        mapping_version: "1".into(),
+        file_name: "people.csv".into(),
+        file_sha256: "ab".repeat(32),
+        status: String::new(),
+        accepted: 0,
+        rejected: 0,
+        next_offset: 40,
+        next_line: 2,
+        started_at: t0(),
+        finished_at: None,
+        by: None,
+        quality: None,
+        fixes: None,
+    };
+    let first = hub.begin_import(import.clone()).await.unwrap();
+    let row = |key: &str, line: u64, subject: &str| HubRow {
+        key: key.into(),
+        line,
+        data: format!("{{\"id_number\":\"{key}\"}}"),
+        subject: Some(subject.into()),
+    };
+    let bad = |line: u64| QuarantineRow {
+        id: 0,
+        import_id: 0,
+        line,
+        raw: format!("line {line}"),
+        reasons: vec![
+            "mobile: must have 11 digits".into(),
+            "sex: unknown code X".into(),
+        ],
+        fixed_by: None,
+    };
+    hub.write_import_batch(
+        first,
+        40,
+        vec![row("A", 2, "p:a"), row("B", 3, "p:b")],
+        vec![bad(4)],
+        100,
+        5,
+    )
+    .await
+    .unwrap();
+    // A second writer from the old checkpoint is refused and writes nothing.
+    assert!(matches!(
+        hub.write_import_batch(first, 40, vec![row("C", 2, "p:c")], vec![], 100, 5)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let resumable = hub
+        .resumable_import(&dataset.id, &import.file_sha256)
+        .await
+        .unwrap()
+        .expect("an unfinished import of these bytes");
+    assert_eq!(
+        (resumable.id, resumable.next_offset, resumable.next_line),
+        (first, 100, 5)
+    );
+    assert_eq!((resumable.accepted, resumable.rejected), (2, 1));
+    hub.write_import_batch(first, 100, vec![row("A", 5, "p:a")], vec![bad(6)], 160, 7)
+        .await
+        .unwrap();
+    hub.finish_import(first, "{\"rows\":5}".into(), t0(), Vec::new())
+        .await
+        .unwrap();
+    assert!(
+        hub.resumable_import(&dataset.id, &import.file_sha256)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        hub.write_import_batch(first, 160, vec![], vec![], 160, 7)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let done = hub.hub_import(first).await.unwrap().unwrap();
+    assert_eq!(done.status, IMPORT_DONE);
+    assert_eq!((done.accepted, done.rejected), (3, 2));
+    assert_eq!(done.quality.as_deref(), Some("{\"rows\":5}"));
+    // A record imported twice is one row, with the later lineage.
+    assert_eq!(hub.count_hub_rows(&dataset.id).await.unwrap(), 2);
+    let rows = hub.hub_rows(&dataset.id, None, None, 10).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.row.key.as_str(), r.row.line))
+            .collect::<Vec<_>>(),
+        [("A", 5), ("B", 3)]
+    );
+    let page = hub
+        .hub_rows(&dataset.id, Some("A"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    let about_b = hub
+        .hub_rows(&dataset.id, None, Some("p:b"), 10)
+        .await
+        .unwrap();
+    assert_eq!(about_b.len(), 1);
+    assert_eq!(about_b[0].row.key, "B");
+    let quarantined = hub.quarantine(first, true).await.unwrap();
+    assert_eq!(
+        quarantined.iter().map(|q| q.line).collect::<Vec<_>>(),
+        [4, 6]
+    );
+    assert_eq!(quarantined[0].reasons.len(), 2, "every reason is kept");
+
+    // A fix of the quarantine: once done, the old lines are fixed by it.
+    let fix = hub
+        .begin_import(HubImport {
+            fixes: Some(first),
+            file_sha256: "cd".repeat(32),
+            next_offset: 0,
+            ..import.clone()
+        })
+        .await
+        .unwrap();
+    hub.write_import_batch(fix, 0, vec![row("D", 2, "p:d")], vec![bad(3)], 50, 4)
+        .await
+        .unwrap();
+    hub.finish_import(fix, "{}".into(), t0(), Vec::new())
+        .await
+        .unwrap();
+    assert!(hub.quarantine(first, true).await.unwrap().is_empty());
+    assert!(
+        hub.quarantine(first, false)
+            .await
+            .unwrap()
+            .iter()
+            .all(|q| q.fixed_by == Some(fix))
+    );
+    assert_eq!(hub.quarantine(fix, true).await.unwrap().len(), 1);
+    assert_eq!(
+        hub.hub_imports(&dataset.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>(),
+        [fix, first]
+    );
+    let missing = hub
+        .begin_import(HubImport {
+            dataset: "nope".into(),
+            ..import.clone()
+        })
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })));
+
+    // Grants: requested, then approved once; a refused move changes nothing.
+    let grant = HubGrant {
+        id: 0,
+        dataset: dataset.id.clone(),
+        department: DepartmentId::parse("310107-mz").unwrap(),
+        fields: vec!["name".into(), "age_band".into()],
+        purpose: "高龄津贴核对".into(),
+        valid_from: t0(),
+        valid_until: t0() + Duration::days(30),
+        status: GRANT_REQUESTED.into(),
+        requested_by: citizen.id,
+        requested_at: t0(),
+        decided_by: None,
+        decided_at: None,
+        note: String::new(),
+    };
+    let grant_id = hub.put_grant(grant.clone(), Vec::new()).await.unwrap();
+    hub.decide_grant(
+        grant_id,
+        GRANT_REQUESTED,
+        GRANT_APPROVED,
+        citizen.id,
+        t0(),
+        "",
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        hub.decide_grant(
+            grant_id,
+            GRANT_REQUESTED,
+            GRANT_REFUSED,
+            citizen.id,
+            t0(),
+            "",
+            Vec::new()
+        )
+        .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        hub.decide_grant(
+            999,
+            GRANT_REQUESTED,
+            GRANT_REFUSED,
+            citizen.id,
+            t0(),
+            "",
+            Vec::new()
+        )
+        .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let stored = hub.grant(grant_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, GRANT_APPROVED);
+    assert_eq!(stored.fields, grant.fields);
+    assert_eq!(stored.decided_by, Some(citizen.id));
+    let mz = DepartmentId::parse("310107-mz").unwrap();
+    assert_eq!(hub.grants(None, Some(&mz)).await.unwrap().len(), 1);
+    assert_eq!(hub.grants(Some(&dataset.id), None).await.unwrap().len(), 1);
+    assert!(hub.grants(Some("other"), None).await.unwrap().is_empty());
+
+    // Accesses, and the citizen who can see them.
+    let access = HubAccess {
+        at: t0() + Duration::minutes(1),
+        dataset: dataset.id.clone(),
+        department: Some(mz.clone()),
+        reader: "u:1".into(),
+        grant_id: Some(grant_id),
+        purpose: "高龄津贴核对".into(),
+        subject: "p:a".into(),
+        fields: vec!["name".into()],
+    };
+    let later = HubAccess {
+        at: t0() + Duration::minutes(2),
+        subject: "p:a".into(),
+        ..access.clone()
+    };
+    let other = HubAccess {
+        subject: "p:b".into(),
+        ..access.clone()
+    };
+    hub.record_accesses(vec![access.clone(), later.clone(), other], Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(hub.accesses_of("p:a").await.unwrap(), vec![later, access]);
+    assert!(hub.person_of(citizen.id).await.unwrap().is_none());
+    hub.bind_person(citizen.id, "p:a", Vec::new())
+        .await
+        .unwrap();
+    hub.bind_person(citizen.id, "p:b", Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        hub.person_of(citizen.id).await.unwrap().as_deref(),
+        Some("p:b")
+    );
+    assert!(matches!(
+        hub.bind_person(UserId(987_654), "p:c", Vec::new()).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }

@@ -12,6 +12,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod hub;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -492,6 +493,36 @@ pub struct CasePoint {
     pub warn_at: Option<DateTime<Utc>>,
 }
 
+/// What metrics need to know of a case to group it and to tell whether
+/// its history changed since it was last read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseStamp {
+    pub id: i64,
+    /// Events in the history (as [`CaseRow::version`]).
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub area_path: Vec<AreaCode>,
+}
+
+/// The most case ids one [`Store::case_histories`] call takes.
+pub const CASE_HISTORIES_IDS_MAX: usize = 10_000;
+
+/// Refuses more than [`CASE_HISTORIES_IDS_MAX`] ids for
+/// [`Store::case_histories`].
+pub fn check_history_ids(ids: &[i64]) -> StoreResult<()> {
+    if ids.len() > CASE_HISTORIES_IDS_MAX {
+        return Err(StoreError::Invalid {
+            index: CASE_HISTORIES_IDS_MAX,
+            field: "ids",
+            message: format!(
+                "{} case ids; at most {CASE_HISTORIES_IDS_MAX} per call",
+                ids.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The most case points one call returns.
 pub const CASE_POINTS_MAX: u32 = 500_000;
 
@@ -500,6 +531,9 @@ pub const CASE_POINTS_MAX: u32 = 500_000;
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
+
+    /// The data hub's part of the store.
+    fn hub(&self) -> &dyn hub::HubStore;
 
     /// Applies pending migrations; returns the versions applied now.
     async fn migrate(&self) -> StoreResult<Vec<u32>>;
@@ -785,6 +819,23 @@ pub trait Store: Send + Sync + 'static {
     /// The compact view of the cases `query` selects (its `limit`, up to
     /// [`CASE_POINTS_MAX`], and `offset` apply), newest first.
     async fn case_points(&self, query: &CaseQuery) -> StoreResult<Vec<CasePoint>>;
+    /// The stamps of the cases created in `[from, to)`, by id.
+    async fn case_stamps_created(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseStamp>>;
+    /// The stamps of the cases with an event of one of `kinds` in
+    /// `[from, to)`, by id, each once.
+    async fn case_stamps_with_events(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        kinds: &[&str],
+    ) -> StoreResult<Vec<CaseStamp>>;
+    /// The histories of up to [`CASE_HISTORIES_IDS_MAX`] cases (more is
+    /// `Invalid`), ordered by case and sequence; unknown ids add nothing.
+    async fn case_histories(&self, ids: &[i64]) -> StoreResult<Vec<CaseEventRow>>;
     /// Events of every case in `[from, to)`, in time order, for metrics.
     async fn events_between(
         &self,

@@ -60,6 +60,32 @@ impl Pseudonyms {
         )
     }
 
+    /// `p:` and 128 bits of HMAC of a person's identity number (upper-cased,
+    /// trimmed): how the data hub names the person a row is about, and how
+    /// a citizen finds who read their data, without the number itself.
+    pub fn person(&self, id_number: &str) -> String {
+        let normal = id_number.trim().to_uppercase();
+        format!(
+            "p:{}",
+            hex::encode(&self.mac("cityloop person v1", &[normal.as_bytes()])[..16])
+        )
+    }
+
+    /// `k:` and 128 bits of HMAC of a data-hub record's key within its
+    /// dataset: rows are stored, upserted and paged by it, so a paging
+    /// cursor never carries an identity number.
+    pub fn row_key(&self, dataset: &str, key: &str) -> String {
+        format!(
+            "k:{}",
+            hex::encode(
+                &self.mac(
+                    "cityloop hub row key v1",
+                    &[dataset.as_bytes(), key.as_bytes()]
+                )[..16]
+            )
+        )
+    }
+
     /// The keyed commitment to a whole history row: any change to any
     /// column changes it.
     pub fn row(&self, row: &CaseEventRow) -> String {

@@ -77,6 +77,19 @@ pub enum Record {
     },
     /// A privileged log-in.
     Login { by: Actor, method: String },
+    /// A data-hub sharing grant requested, approved, refused or revoked.
+    Share {
+        change: String,
+        grant: i64,
+        dataset: String,
+        /// The department that uses the data.
+        department: String,
+        fields: Vec<String>,
+        purpose: String,
+        /// RFC 3339: when the grant ends.
+        until: String,
+        by: Actor,
+    },
 }
 
 /// One leaf.
@@ -126,6 +139,7 @@ impl Leaf {
             Record::Grant { grantee, .. } => Some(format!("grant:{grantee}")),
             Record::Config { setting, .. } => Some(format!("config:{setting}")),
             Record::Login { .. } => None,
+            Record::Share { grant, .. } => Some(format!("share:{grant}")),
         }
     }
 

@@ -87,15 +87,45 @@ const DEMO_USERS: &[DemoUser] = &[
     },
 ];
 
-/// The extra handler in Huangpu, outside the Putuo department's scope.
-const OTHER_HANDLER: DemoUser = DemoUser {
-    role: Role::Handler,
-    username: "demo-handler-huangpu",
-    display_name: "黄浦区城管执法局处置员（演示）",
-    department: Some("310101-cgzf"),
-    areas: &[],
-    phone: Some("13900000004"),
-};
+/// Users beyond one per role, by their key in the credentials file: a
+/// handler of another district's department (so that scope can be tried
+/// out) and the leads of the two departments whose registers the data hub
+/// demo shares.
+const EXTRA_USERS: &[(&str, DemoUser)] = &[
+    (
+        "handler_huangpu",
+        DemoUser {
+            role: Role::Handler,
+            username: "demo-handler-huangpu",
+            display_name: "黄浦区城管执法局处置员（演示）",
+            department: Some("310101-cgzf"),
+            areas: &[],
+            phone: Some("13900000004"),
+        },
+    ),
+    (
+        "police_lead",
+        DemoUser {
+            role: Role::DeptLead,
+            username: "demo-police-lead",
+            display_name: "普陀公安分局数据负责人（演示）",
+            department: Some("310107-ga"),
+            areas: &[],
+            phone: Some("13900000005"),
+        },
+    ),
+    (
+        "civil_lead",
+        DemoUser {
+            role: Role::DeptLead,
+            username: "demo-civil-lead",
+            display_name: "普陀区民政局负责人（演示）",
+            department: Some("310107-mz"),
+            areas: &[],
+            phone: Some("13900000006"),
+        },
+    ),
+];
 
 fn random_password() -> String {
     // 18 random bytes → 24 characters of base64url.
@@ -127,13 +157,12 @@ pub async fn ensure_users_and_credentials(
     let store: &dyn Store = state.store();
     let mut credentials = Map::new();
     let mut logins = Map::new();
-    let all_users = DEMO_USERS.iter().chain(std::iter::once(&OTHER_HANDLER));
-    for demo in all_users {
-        let key = if demo.username == OTHER_HANDLER.username {
-            "handler_huangpu".to_owned()
-        } else {
-            demo.role.as_str().to_owned()
-        };
+    let all_users = DEMO_USERS
+        .iter()
+        .map(|demo| (demo.role.as_str(), demo))
+        .chain(EXTRA_USERS.iter().map(|(key, demo)| (*key, demo)));
+    for (key, demo) in all_users {
+        let key = key.to_owned();
         let known_password = previous_logins
             .get(&key)
             .and_then(|login| login.get("password"))

@@ -8,6 +8,7 @@ mod cases_cli;
 mod config;
 mod demo;
 mod demo_sensors;
+mod hub_cli;
 mod synthetic;
 mod verify_cli;
 mod web_build;
@@ -109,6 +110,35 @@ enum ImportCommand {
     Categories { file: PathBuf },
     /// The responsibility list (CSV `category,area_code,department,basis` or JSON).
     Responsibilities { file: PathBuf },
+    /// A department's data file into a data-hub dataset, through a mapping
+    /// (docs/DATAHUB.md): streamed, resumable (run it again on the same
+    /// file), rejected lines quarantined with every reason.
+    Dataset {
+        file: PathBuf,
+        /// The mapping: a TOML file, or a bundled mapping's id.
+        #[arg(long)]
+        mapping: String,
+        /// The dataset's id (created, owned by the mapping's department,
+        /// when new).
+        #[arg(long)]
+        dataset: String,
+        /// This file fixes the quarantined lines of that earlier import.
+        #[arg(long)]
+        fixes: Option<i64>,
+        /// Mapping threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Stop after this many batches of 20,000 rows (to try resuming).
+        #[arg(long, hide = true)]
+        stop_after_batches: Option<u64>,
+    },
+    /// The lines an import quarantined, with their reasons.
+    Quarantine {
+        import: i64,
+        /// Also lines a later import fixed.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +182,16 @@ enum BenchCommand {
         /// Strip the rules' cases: alarms only, no closed-loop work.
         #[arg(long)]
         without_cases: bool,
+    },
+    /// The data hub: a synthetic GBK population CSV mapped and validated
+    /// (decode, codes, dates, coordinates, ID check digits, quality), beside
+    /// plainly parsing the same file.
+    Hub {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Where to write the file (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -262,6 +302,39 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Import {
+            what:
+                ImportCommand::Dataset {
+                    file,
+                    mapping,
+                    dataset,
+                    fixes,
+                    threads,
+                    stop_after_batches,
+                },
+        } => {
+            let store = open_store(&settings, true).await?;
+            let keys = log_keys(&settings)?;
+            let outcome = hub_cli::import_file(
+                store.as_ref(),
+                &keys,
+                &file,
+                &mapping,
+                &dataset,
+                fixes,
+                threads,
+                stop_after_batches,
+            )
+            .await?;
+            hub_cli::print_outcome(&file, &dataset, &outcome);
+            Ok(())
+        }
+        Command::Import {
+            what: ImportCommand::Quarantine { import, all },
+        } => {
+            let store = open_store(&settings, true).await?;
+            hub_cli::print_quarantine(store.as_ref(), import, all).await
+        }
         Command::Import { what } => {
             let store = open_store(&settings, true).await?;
             import(store.as_ref(), what).await
@@ -343,6 +416,9 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
                     without_cases,
                 },
         } => bench_sense::ingest(streams, hours, batch, without_cases).await,
+        Command::Bench {
+            what: BenchCommand::Hub { rows, dir },
+        } => tokio::task::spawn_blocking(move || hub_cli::bench(rows, dir)).await?,
         Command::Open311 {
             action: Open311Command::KeyAdd { name },
         } => {
@@ -602,6 +678,11 @@ async fn run_server(
                     tracing::error!(detail = %problem.detail, "sampling vital signs failed")
                 }
             }
+            // The performance metrics' cache follows the cases, so the
+            // dashboard's 三率 never replay a whole period's histories.
+            if let Err(error) = cityloop_api::cases::warm_metrics(&sampling).await {
+                tracing::error!(%error, "folding case histories for metrics failed");
+            }
             tokio::select! {
                 _ = tokio::time::sleep(cityloop_api::vital::SAMPLE_EVERY) => {}
                 _ = sample_stop.changed() => return,
@@ -748,6 +829,8 @@ async fn demo(mut settings: Settings, seed_cases: usize) -> anyhow::Result<()> {
     let credentials =
         demo::ensure_users_and_credentials(&state, &settings.data_dir, &base_url).await?;
     demo::ensure_area_tags(&state).await?;
+    hub_cli::load_demo(state.store(), state.keys(), &settings.data_dir).await?;
+    hub_cli::ensure_demo_sharing(state.store(), state.keys()).await?;
     let actors = synthetic::SyntheticActors::ensure(state.store()).await?;
     if areas_loaded == 0 {
         // A fresh city: a synthetic history so every state and light shows.
@@ -939,6 +1022,9 @@ async fn import(store: &dyn Store, what: ImportCommand) -> anyhow::Result<()> {
             let format = Format::from_file_name(&file.to_string_lossy())?;
             let report = cityloop_import::import_categories(store, &text, format, &progress).await;
             ("categories", report.map_err(|e| refused(&file, e))?)
+        }
+        ImportCommand::Dataset { .. } | ImportCommand::Quarantine { .. } => {
+            bail!("dataset imports are not reference imports: see `cityloop import dataset --help`")
         }
         ImportCommand::Responsibilities { file } => {
             let text = read(&file)?;

@@ -49,6 +49,7 @@ type Missing = 'topics' | 'summary' | 'area-tags';
 export async function renderDashboard(root: HTMLElement, params: Record<string, string>): Promise<() => void> {
   performance.clearMarks('cityloop:first-paint');
   performance.clearMarks('cityloop:summary');
+  performance.clearMarks('cityloop:case-layers-idle');
   performance.mark('cityloop:dashboard-start');
   // The first requests go out before anything is built: the map's WebGL
   // set-up is the slowest step and runs while they travel. index.html may
@@ -114,7 +115,7 @@ export async function renderDashboard(root: HTMLElement, params: Record<string, 
     { class: 'dash-header' },
     h('div', { class: 'dash-brand' }, h('span', { class: 'brand-mark' }, 'CL'), h('div', {}, h('h1', {}, `${t('app.title')} · ${t('app.dashboard')}`), h('p', {}, periodSelect()))),
     topicTabs,
-    h('div', { class: 'dash-tools' }, clock, live.element, h('a', { class: 'btn btn-ghost', href: '#/queue', id: 'nav-queue' }, t('app.workbench')), userMenu(() => navigate(location.hash))),
+    h('div', { class: 'dash-tools' }, clock, live.element, h('a', { class: 'btn btn-ghost', href: '#/queue', id: 'nav-queue' }, t('app.workbench')), h('a', { class: 'btn btn-ghost', href: '#/data', id: 'nav-data' }, t('app.data')), userMenu(() => navigate(location.hash))),
   );
   const panel = (id: string, title: string, extra: HTMLElement | null = null) => {
     const body = h('div', { class: 'panel-body', id });
@@ -428,6 +429,13 @@ export async function renderDashboard(root: HTMLElement, params: Record<string, 
       for (const p of [byCategory, trend, byStatus, overdue]) placeholder(p.body, `${t('dash.awaiting')} (/api/v1/dashboard/summary)`);
     }
     drawPoints();
+    // 'cityloop:case-layers-idle': the map has drawn the case layers (its
+    // workers have tiled the points and it went idle).
+    if (situation && !performance.getEntriesByName('cityloop:case-layers-idle').length) {
+      situation.map.once('idle', () => {
+        if (!performance.getEntriesByName('cityloop:case-layers-idle').length) performance.mark('cityloop:case-layers-idle');
+      });
+    }
     // Which topic's summary is on screen (a late answer for a topic left
     // behind was dropped above).
     document.body.dataset.summaryTopic = forTopic;

@@ -35,6 +35,9 @@ pub const USERS: &[(&str, Role, Option<&str>, &[&str])] = &[
     ("admin", Role::Admin, None, &[]),
     ("handler_huangpu", Role::Handler, Some("310101-cgzf"), &[]),
     ("lead_huangpu", Role::DeptLead, Some("310101-cgzf"), &[]),
+    ("police_lead", Role::DeptLead, Some("310107-ga"), &[]),
+    ("police_handler", Role::Handler, Some("310107-ga"), &[]),
+    ("civil_lead", Role::DeptLead, Some("310107-mz"), &[]),
 ];
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -170,6 +173,38 @@ impl TestApp {
         (status, bytes.to_vec())
     }
 
+    /// Sends a raw body of `content_type`; returns status and JSON body.
+    pub async fn send_bytes(
+        &self,
+        method: &str,
+        uri: &str,
+        user: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", content_type);
+        if let Some(user) = user {
+            request = request.header("authorization", format!("Bearer {}", self.token(user)));
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
     pub async fn get(&self, uri: &str, user: Option<&str>) -> (StatusCode, Value) {
         self.call("GET", uri, user, None).await
     }
@@ -200,6 +235,17 @@ pub fn multipart_type() -> String {
 
 /// A `multipart/form-data` body: text fields, then photos as `media` parts.
 pub fn multipart(fields: &[(&str, &str)], photos: &[&[u8]]) -> Vec<u8> {
+    let files: Vec<(String, String, &[u8])> = photos
+        .iter()
+        .enumerate()
+        .map(|(i, photo)| ("media".to_owned(), format!("p{i}.jpg"), *photo))
+        .collect();
+    multipart_files(fields, &files)
+}
+
+/// A `multipart/form-data` body: text fields, then files as (part name,
+/// file name, bytes).
+pub fn multipart_files(fields: &[(&str, &str)], files: &[(String, String, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
@@ -209,14 +255,19 @@ pub fn multipart(fields: &[(&str, &str)], photos: &[&[u8]]) -> Vec<u8> {
             .as_bytes(),
         );
     }
-    for (i, photo) in photos.iter().enumerate() {
+    for (name, file_name, bytes) in files {
+        let content_type = if file_name.ends_with(".jpg") {
+            "image/jpeg"
+        } else {
+            "application/octet-stream"
+        };
         body.extend_from_slice(
             format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"p{i}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
             )
             .as_bytes(),
         );
-        body.extend_from_slice(photo);
+        body.extend_from_slice(bytes);
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
