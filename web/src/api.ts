@@ -2,7 +2,10 @@
 // bearer token, reads RFC 7807 problems, and tells a missing endpoint (a
 // server without a newer feature) from any other 404.
 
-import type { AreaDto, CaseDetail, CaseDto, CasePage, CategoryDto, DepartmentDto, UserDto } from './types';
+import type {
+  AreaDto, CaseDetail, CaseDto, CasePage, CategoryDto, DataAccessDto, DatasetDto, DepartmentDto, GrantDto, GrantRequestBody,
+  QuarantineLine, RowsPage, StandardDto, UserDto,
+} from './types';
 
 const TOKEN_KEY = 'cityloop.token';
 const USER_KEY = 'cityloop.user';
@@ -125,4 +128,21 @@ export const api = {
     get<{ items: AreaDto[]; total: number }>(`/api/v1/areas${query(params)}`),
   area: (code: string) => get<AreaDto & { path?: { code: string; name: string; level: string }[] }>(`/api/v1/areas/${code}`),
   shapes: (level: string) => get<GeoJSON.FeatureCollection>(`/api/v1/areas/shapes${query({ level })}`),
+};
+
+/** The data hub (数据中台): catalogue, lineage, quarantine, rows under grants, the citizen's tracker. */
+export const hub = {
+  standards: () => get<StandardDto[]>('/api/v1/hub/standards'),
+  datasets: (q?: string) => get<DatasetDto[]>(`/api/v1/hub/datasets${query({ q })}`),
+  dataset: (id: string) => get<DatasetDto>(`/api/v1/hub/datasets/${encodeURIComponent(id)}`),
+  quarantine: (importId: number, all = false) =>
+    get<QuarantineLine[]>(`/api/v1/hub/imports/${importId}/quarantine${query({ all: all || undefined })}`),
+  rows: (id: string, params: { limit?: number; after?: string }) =>
+    get<RowsPage>(`/api/v1/hub/datasets/${encodeURIComponent(id)}/rows${query(params)}`),
+  requestGrant: (id: string, body: GrantRequestBody) => post<GrantDto>(`/api/v1/hub/datasets/${encodeURIComponent(id)}/grants`, body),
+  grants: (params: { dataset?: string; status?: string } = {}) => get<GrantDto[]>(`/api/v1/hub/grants${query(params)}`),
+  decideGrant: (id: number, approve: boolean, note?: string) =>
+    post<GrantDto>(`/api/v1/hub/grants/${id}/decision`, note ? { approve, note } : { approve }),
+  revokeGrant: (id: number, note: string) => post<GrantDto>(`/api/v1/hub/grants/${id}/revocation`, { note }),
+  myDataAccess: () => get<DataAccessDto[]>('/api/v1/me/data-access'),
 };

@@ -1,5 +1,6 @@
 // The app's entry: a hash router (so the server needs no fallback route:
-// /app/#/dashboard, /app/#/queue, /app/#/cases/123), the session, and the
+// /app/#/dashboard, /app/#/queue, /app/#/cases/123, /app/#/data,
+// /app/#/data/ID, /app/#/grants, /app/#/my-data), the session, and the
 // live connection shared by every screen.
 
 import './styles/base.css';
@@ -32,9 +33,12 @@ async function route(): Promise<void> {
     cleanup = renderLogin(root, { next: path === '/login' || path === '/' ? '' : hash });
     return;
   }
-  startLive(current.token);
+  // The event stream is for staff (cases and alarms); the server refuses citizens.
+  if (current.user.role === 'citizen') stopLive();
+  else startLive(current.token);
   let page: Page;
   const caseMatch = path.match(/^\/cases\/(\d+)$/);
+  const datasetMatch = path.match(/^\/data\/([^/]+)$/);
   if (path === '/dashboard') {
     page = (await import('./pages/dashboard')).renderDashboard;
   } else if (path === '/queue') {
@@ -42,6 +46,19 @@ async function route(): Promise<void> {
   } else if (caseMatch) {
     params.id = caseMatch[1];
     page = (await import('./pages/case')).renderCase;
+  } else if (path === '/data') {
+    page = (await import('./pages/data')).renderCatalogue;
+  } else if (datasetMatch) {
+    try {
+      params.id = decodeURIComponent(datasetMatch[1]);
+    } catch {
+      params.id = datasetMatch[1];
+    }
+    page = (await import('./pages/data')).renderDataset;
+  } else if (path === '/grants') {
+    page = (await import('./pages/grants')).renderGrants;
+  } else if (path === '/my-data') {
+    page = (await import('./pages/mydata')).renderMyData;
   } else {
     location.replace(homeFor(current.user.role));
     return;

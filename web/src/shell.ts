@@ -1,11 +1,12 @@
-// The parts every signed-in screen shares: the user menu (language switch,
-// log-out), the live indicator and the notices that say which server
-// feature is missing.
+// The parts every signed-in screen shares: the top bar with the screens the
+// role may use, the user menu (language switch, log-out), the live
+// indicator and the notices that say which server feature is missing.
 
 import { api, clearSession, session } from './api';
 import { h } from './format';
 import { lang, setLang, t, label } from './i18n';
 import { liveState, stopLive, subscribe, type LiveState } from './live';
+import { homeFor, mayBrowseData, mayReadGrants } from './nav';
 
 export function liveBadge(): { element: HTMLElement; dispose: () => void } {
   const element = h('span', { class: 'live-badge', id: 'live-badge' });
@@ -112,23 +113,32 @@ export function notices(): { element: HTMLElement; show: (key: string, text: str
   };
 }
 
-/** The workbench's top bar: brand, navigation, live badge, user menu. */
-export function workbenchHeader(active: 'queue' | 'case', onLanguage: () => void): { element: HTMLElement; dispose: () => void } {
+export type Section = 'queue' | 'case' | 'data' | 'grants' | 'my-data';
+
+/** The workbench's top bar: brand, navigation (only the screens the role may use), live badge, user menu. */
+export function workbenchHeader(active: Section, onLanguage: () => void): { element: HTMLElement; dispose: () => void } {
   const live = liveBadge();
   const current = session();
-  const role = current?.user.role ?? '';
+  const user = current?.user;
+  const role = user?.role ?? '';
+  const link = (section: Section | 'dashboard', href: string, text: string) =>
+    h('a', { href, id: `nav-${section}`, class: section === active ? 'active' : '' }, text);
+  const staff = role !== '' && role !== 'citizen';
   const element = h(
     'header',
     { class: 'wb-header' },
-    h('a', { class: 'brand', href: '#/queue' }, h('span', { class: 'brand-mark' }, 'CL'), t('app.title')),
+    h('a', { class: 'brand', href: homeFor(role) }, h('span', { class: 'brand-mark' }, 'CL'), t('app.title')),
     h(
       'nav',
       { class: 'wb-nav' },
-      role !== 'handler' ? h('a', { href: '#/dashboard', id: 'nav-dashboard' }, t('app.dashboard')) : null,
-      h('a', { href: '#/queue', id: 'nav-queue', class: active === 'queue' ? 'active' : '' }, t('app.workbench')),
+      staff && role !== 'handler' ? link('dashboard', '#/dashboard', t('app.dashboard')) : null,
+      staff ? link('queue', '#/queue', t('app.workbench')) : null,
+      user && mayBrowseData(role) ? link('data', '#/data', t('app.data')) : null,
+      user && mayReadGrants(user) ? link('grants', '#/grants', t('app.grants')) : null,
+      role === 'citizen' ? link('my-data', '#/my-data', t('app.myData')) : null,
     ),
     h('div', { class: 'spacer' }),
-    live.element,
+    staff ? live.element : null,
     userMenu(onLanguage),
   );
   return { element, dispose: live.dispose };

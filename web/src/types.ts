@@ -196,3 +196,146 @@ export interface Summary {
   trend: { day: string; created: number; closed: number }[];
   overdue: { id: number; category: string; status: string; department?: string | null; due_at: string }[];
 }
+
+// --- the data hub (数据中台) ---------------------------------------------------
+
+/** public < internal < personal < sensitive_personal */
+export type Classification = 'public' | 'internal' | 'personal' | 'sensitive_personal';
+
+export interface StandardField {
+  name: string;
+  kind: string;
+  required: boolean;
+  classification: Classification;
+  code_table?: string | null;
+  unit?: string | null;
+  min?: number | null;
+  max?: number | null;
+  description?: string | null;
+}
+
+export interface StandardDto {
+  id: string;
+  version: string;
+  name: string;
+  title_en: string;
+  fields: StandardField[];
+  key: string[];
+  derived: StandardField[];
+}
+
+export interface DatasetField {
+  name: string;
+  kind: string;
+  required: boolean;
+  classification: Classification;
+  code_table?: string | null;
+  unit?: string | null;
+  description?: string | null;
+}
+
+export interface FieldQuality {
+  field: string;
+  total: number;
+  present: number;
+  valid: number;
+  invalid: number;
+  /** 0–100 */
+  completeness_pct: number;
+  /** 0–100 */
+  validity_pct: number;
+}
+
+export interface ImportQuality {
+  standard: string;
+  rows: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  fields: FieldQuality[];
+}
+
+export interface ImportDto {
+  id: number;
+  dataset?: string;
+  mapping: string;
+  mapping_version: string;
+  file_name: string;
+  file_sha256: string;
+  status: string;
+  accepted: number;
+  rejected: number;
+  next_line: number;
+  started_at: string;
+  finished_at?: string | null;
+  /** The import whose quarantine this one fixes. */
+  fixes?: number | null;
+  quality?: ImportQuality | null;
+}
+
+export interface DatasetDto {
+  id: string;
+  title: string;
+  description: string;
+  owner: string;
+  owner_name: string;
+  standard: string;
+  standard_version: string;
+  update_frequency: string;
+  fields: DatasetField[];
+  rows: number;
+  updated_at: string;
+  /** Lineage, newest first (the single dataset only). */
+  imports?: ImportDto[];
+}
+
+export interface QuarantineLine {
+  id: number;
+  line: number;
+  raw: string;
+  reasons: string[];
+  fixed_by?: number | null;
+}
+
+export interface RowsPage {
+  dataset: string;
+  fields: string[];
+  masked: boolean;
+  grant?: number | null;
+  rows: Record<string, unknown>[];
+  next_after?: string | null;
+}
+
+export type GrantStatus = 'requested' | 'approved' | 'refused' | 'revoked';
+
+export interface GrantDto {
+  id: number;
+  dataset: string;
+  department: string;
+  fields: string[];
+  purpose: string;
+  valid_from: string;
+  valid_until: string;
+  status: GrantStatus | string;
+  in_force: boolean;
+  requested_at: string;
+  decided_at?: string | null;
+  note: string;
+}
+
+export interface GrantRequestBody {
+  fields: string[];
+  purpose: string;
+  valid_until: string;
+  valid_from?: string;
+}
+
+export interface DataAccessDto {
+  at: string;
+  dataset: string;
+  dataset_title: string;
+  department?: string | null;
+  department_name?: string | null;
+  purpose: string;
+  fields: string[];
+}

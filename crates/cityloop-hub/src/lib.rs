@@ -19,7 +19,6 @@
 pub mod check;
 pub mod demo;
 mod error;
-mod fxhash;
 pub mod mapping;
 pub mod mask;
 pub mod pipeline;

@@ -18,7 +18,7 @@ use cityloop_geo::{Crs, LonLat, bd09_to_gcj02, in_china_bbox, to_wgs84, wgs84_to
 use serde::{Deserialize, Serialize};
 
 use crate::check;
-use crate::fxhash::FxHashMap;
+use rustc_hash::FxHashMap;
 use crate::standard::{AreaTable, CodeTable, DerivedRule, FieldKind, Library, Standard};
 use crate::{HubError, units};
 

@@ -18,7 +18,7 @@
 
 use serde::Serialize;
 
-use crate::fxhash::FxHashSet;
+use rustc_hash::FxHashSet;
 use crate::mapping::{MappedRow, Rejection};
 use crate::standard::Standard;
 
