@@ -977,3 +977,18 @@ fn a_dataset_import_quarantines_exactly_resumes_and_names_mapping_errors() {
         "{stderr}"
     );
 }
+
+/// The data hub's pages in Debian's headless Chromium
+/// (tests/browser/datahub.mjs): the catalogue searched, a dataset's fields
+/// with their classification and its lineage; the grantee's masked preview
+/// and the owner's clear one with the quarantine; a department without a
+/// grant refused with the request form; the citizen's tracker listing the
+/// bureau's read.
+#[test]
+fn the_data_hub_pages_share_masked_rows_and_show_the_citizen_who_read_them() {
+    let Some((stdout, screenshots)) = browser_script("datahub.mjs", &[]) else {
+        return;
+    };
+    assert!(stdout.contains("data hub: passed"), "{stdout}");
+    assert!(screenshots.join("datahub-tracker.png").exists());
+}
