@@ -18,9 +18,9 @@ use cityloop_geo::{Crs, LonLat, bd09_to_gcj02, in_china_bbox, to_wgs84, wgs84_to
 use serde::{Deserialize, Serialize};
 
 use crate::check;
-use rustc_hash::FxHashMap;
 use crate::standard::{AreaTable, CodeTable, DerivedRule, FieldKind, Library, Standard};
 use crate::{HubError, units};
+use rustc_hash::FxHashMap;
 
 /// The demo mappings shipped in `data/hub/mappings/`, by id.
 pub const BUNDLED: &[(&str, &str)] = &[

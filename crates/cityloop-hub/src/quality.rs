@@ -18,9 +18,9 @@
 
 use serde::Serialize;
 
-use rustc_hash::FxHashSet;
 use crate::mapping::{MappedRow, Rejection};
 use crate::standard::Standard;
+use rustc_hash::FxHashSet;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FieldQuality {
