@@ -625,6 +625,18 @@ pub async fn quarantine(
         .hub()
         .quarantine(import.id, !query.all.unwrap_or(false))
         .await?;
+    // Quarantined lines are raw personal data whose person may not be
+    // known (a broken identity number): the read is a log leaf.
+    if !rows.is_empty() {
+        let leaf = crate::transparency::access_leaf(
+            &state,
+            &caller.0,
+            &format!("hub-quarantine:{}", import.id),
+            &["raw"],
+            "数据质检修正 (quarantine review)",
+        );
+        state.store().append_leaves(vec![leaf]).await?;
+    }
     Ok(Json(
         rows.into_iter()
             .map(|row| QuarantineDto {

@@ -121,6 +121,19 @@ async fn two_departments_formats_land_in_one_standard_with_every_bad_row_quarant
     assert_eq!(status, StatusCode::OK, "{lines}");
     let lines = lines.as_array().unwrap();
     assert_eq!(lines.len(), demo::POLICE_BAD_ROWS.len());
+    let queued = app.state.store().tlog_queued().await.unwrap()
+        + app.state.store().tlog_size().await.unwrap();
+    app.get(
+        &format!("/api/v1/hub/imports/{police_id}/quarantine"),
+        Some("police_lead"),
+    )
+    .await;
+    assert_eq!(
+        app.state.store().tlog_queued().await.unwrap()
+            + app.state.store().tlog_size().await.unwrap(),
+        queued + 1,
+        "reading raw quarantined lines is a log leaf"
+    );
     assert!(lines.iter().all(|l| l["line"].as_u64().unwrap() >= 2));
     assert!(
         lines
