@@ -62,6 +62,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/hub/imports/{id}", get(import_report))
         .route("/api/v1/hub/imports/{id}/quarantine", get(quarantine))
+        .route(
+            "/api/v1/hub/imports/{id}/quarantine.csv",
+            get(quarantine_csv),
+        )
         .route("/api/v1/hub/datasets/{id}/rows", get(rows))
         .route("/api/v1/hub/datasets/{id}/grants", post(request_grant))
         .route("/api/v1/hub/grants", get(grants))
@@ -472,9 +476,20 @@ pub async fn import(
             }
         }
     }
-    let mapping_text =
-        mapping_text.ok_or_else(|| Problem::invalid("mapping", "the mapping is missing"))?;
     let (path, file_name) = file.ok_or_else(|| Problem::invalid("file", "the file is missing"))?;
+    let mapping_text = match (mapping_text, fixes) {
+        (Some(text), _) => text,
+        // A fix of a quarantine goes through the mapping that import used.
+        (None, Some(fixed)) => {
+            let (earlier, _) = import_and_dataset(&state, fixed).await?;
+            earlier.mapping_text
+        }
+        (None, None) => return Err(Problem::invalid("mapping", "the mapping is missing")),
+    };
+    let mapping_text = match cityloop_hub::mapping::bundled(mapping_text.trim()) {
+        Some(bundled) => bundled.to_owned(),
+        None => mapping_text,
+    };
     let mapping = parse_mapping(&mapping_text)?;
     let library = library()?;
     let known = state.store().hub().dataset(&id).await?;
@@ -490,6 +505,7 @@ pub async fn import(
         cityloop_import::dataset::ImportRequest {
             library,
             mapping: &mapping,
+            mapping_text: &mapping_text,
             dataset: &id,
             path: &path,
             file_name,
@@ -527,10 +543,6 @@ pub fn pseudonymise(
 }
 
 fn parse_mapping(text: &str) -> ApiResult<Mapping> {
-    let text = match cityloop_hub::mapping::bundled(text.trim()) {
-        Some(bundled) => bundled,
-        None => text,
-    };
     Mapping::parse(text).map_err(|e| Problem::invalid("mapping", e.to_string()))
 }
 
@@ -648,6 +660,56 @@ pub async fn quarantine(
             })
             .collect(),
     ))
+}
+
+/// The unfixed quarantined lines of a CSV import as a file in the
+/// department's own format (encoding, delimiter, header) plus `_line` and
+/// `_reasons` columns: fix it and import it with `fixes` (the owner
+/// department or an administrator; the read is a log leaf).
+#[utoipa::path(get, path = "/api/v1/hub/imports/{id}/quarantine.csv", tag = "hub",
+    params(("id" = i64, Path, description = "import id")),
+    responses((status = 200, content_type = "text/csv", body = String),
+        (status = 400, body = crate::problem::ProblemBody), (status = 403, body = crate::problem::ProblemBody)))]
+pub async fn quarantine_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (import, dataset) = import_and_dataset(&state, id).await?;
+    require_owner_or_admin(&caller, &dataset, "read quarantined lines")?;
+    let lines = state.store().hub().quarantine(import.id, true).await?;
+    let bytes =
+        cityloop_import::dataset::quarantine_file(&import, &lines).map_err(import_problem)?;
+    let charset = Mapping::parse(&import.mapping_text)
+        .map(|m| match m.source.encoding {
+            cityloop_hub::mapping::Encoding::Utf8 => "utf-8",
+            cityloop_hub::mapping::Encoding::Gbk => "gbk",
+            cityloop_hub::mapping::Encoding::Gb18030 => "gb18030",
+        })
+        .unwrap_or("utf-8");
+    let leaf = crate::transparency::access_leaf(
+        &state,
+        &caller.0,
+        &format!("hub-quarantine:{}", import.id),
+        &["raw"],
+        "数据质检修正 (quarantine review)",
+    );
+    state.store().append_leaves(vec![leaf]).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                format!("text/csv; charset={charset}"),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"quarantine-{}.csv\"", import.id),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------------------

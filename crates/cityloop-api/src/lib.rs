@@ -370,6 +370,7 @@ impl UserDto {
         hub::import,
         hub::import_report,
         hub::quarantine,
+        hub::quarantine_csv,
         hub::rows,
         hub::request_grant,
         hub::grants,

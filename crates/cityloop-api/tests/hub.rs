@@ -499,16 +499,55 @@ async fn fixed_quarantined_lines_are_re_imported_and_marked_fixed() {
         .await;
     let open = lines.as_array().unwrap().len();
     assert_eq!(open, demo::POLICE_BAD_ROWS.len());
-    // The department corrects its export: here, the good people only.
-    let fixed = _dir.path().join("fixed.csv");
-    let mut text = String::from(demo::POLICE_HEADER);
-    text.push('\n');
+    // The quarantine handed back as a file in the department's format:
+    // GBK, its header, each line as read, plus the line and the reasons.
+    let request = axum::http::Request::builder()
+        .uri(format!(
+            "/api/v1/hub/imports/{police_import}/quarantine.csv"
+        ))
+        .header(
+            "authorization",
+            format!("Bearer {}", app.token("police_lead")),
+        )
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=gbk");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let (text, _, malformed) = encoding_rs::GBK.decode(&bytes);
+    assert!(!malformed);
+    let exported: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        exported[0],
+        format!("{},_line,_reasons", demo::POLICE_HEADER)
+    );
+    assert_eq!(exported.len(), 1 + open);
+    for (line, bad) in exported[1..].iter().zip(lines.as_array().unwrap()) {
+        assert!(line.starts_with(bad["raw"].as_str().unwrap()), "{line}");
+        assert!(line.contains(&format!(",{},", bad["line"])), "{line}");
+    }
+    let (status, _) = app
+        .get(
+            &format!("/api/v1/hub/imports/{police_import}/quarantine.csv"),
+            Some("civil_lead"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The department corrects the lines (here: the rows of three people
+    // instead), keeping the header and the extra columns.
+    let mut text = format!("{}\r\n", exported[0]);
     for person in demo::people(demo::POLICE_GOOD + 3)
         .iter()
         .skip(demo::POLICE_GOOD)
     {
         text.push_str(&format!(
-            "{},{},{},{},{},HH1,普陀区,长寿路街道1号,121.44,31.24\n",
+            "{},{},{},{},{},HH1,普陀区,长寿路街道1号,121.44,31.24,3,fixed\r\n",
             person.id_number,
             person.name,
             if person.sex == "1" { "M" } else { "F" },
@@ -517,21 +556,26 @@ async fn fixed_quarantined_lines_are_re_imported_and_marked_fixed() {
         ));
     }
     let (bytes, _, _) = encoding_rs::GBK.encode(&text);
-    std::fs::write(&fixed, &bytes).unwrap();
-    let (status, fix) = import(
-        &app,
-        "police_lead",
-        "police-population",
-        "demo-putuo-police-population",
-        &fixed,
-        Some(police_import),
-    )
-    .await;
+    // No mapping: a fix goes through the mapping of the import it fixes.
+    let fixes = police_import.to_string();
+    let (status, fix) = app
+        .send_bytes(
+            "POST",
+            "/api/v1/hub/datasets/police-population/imports",
+            Some("police_lead"),
+            &multipart_type(),
+            multipart_files(
+                &[("fixes", fixes.as_str())],
+                &[("file".to_owned(), "fixed.csv".to_owned(), &bytes)],
+            ),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{fix}");
     assert_eq!(
         (fix["accepted"].as_u64(), fix["rejected"].as_u64()),
         (Some(3), Some(0))
     );
+    assert_eq!(fix["mapping"], "demo-putuo-police-population");
     assert_eq!(fix["fixes"], police_import);
     let (_, still_open) = app
         .get(

@@ -105,7 +105,7 @@ impl Source {
         }
     }
 
-    pub(crate) fn delimiter_byte(&self) -> Result<u8, String> {
+    pub fn delimiter_byte(&self) -> Result<u8, String> {
         let bytes = self.delimiter.as_bytes();
         if bytes.len() != 1 {
             return Err(format!(

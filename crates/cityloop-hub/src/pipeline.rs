@@ -300,8 +300,9 @@ fn decode_into(encoding: Encoding, bytes: &[u8], out: &mut String, scratch: &mut
     matches!(result, encoding_rs::DecoderResult::InputEmpty)
 }
 
-/// Joins fields with the delimiter, quoting those that need it.
-fn join_fields<'a>(fields: impl Iterator<Item = &'a str>, delimiter: u8) -> String {
+/// Joins fields into one CSV line: quoted when they hold the delimiter, a
+/// quote or a line break.
+pub fn join_fields<'a>(fields: impl Iterator<Item = &'a str>, delimiter: u8) -> String {
     let d = delimiter as char;
     let mut out = String::new();
     for (i, f) in fields.enumerate() {

@@ -60,6 +60,8 @@ fn invalid(field: &'static str, message: impl Into<String>) -> DatasetImportErro
 pub struct ImportRequest<'a> {
     pub library: &'a Library,
     pub mapping: &'a Mapping,
+    /// The mapping's TOML text (kept with the import).
+    pub mapping_text: &'a str,
     /// The dataset's id; created from the mapping when new.
     pub dataset: &'a str,
     pub path: &'a Path,
@@ -289,6 +291,8 @@ pub async fn import_dataset(
                 by: request.by,
                 quality: None,
                 fixes: request.fixes,
+                header: compiled.headers().to_vec(),
+                mapping_text: request.mapping_text.to_owned(),
             };
             let id = hub.begin_import(fresh.clone()).await?;
             (HubImport { id, ..fresh }, None)
@@ -401,5 +405,64 @@ pub async fn import_dataset(
         rejected,
         quality: summary.quality,
         finished,
+    })
+}
+
+/// The unfixed quarantined lines of a CSV import as a file in the
+/// department's own format — its encoding, delimiter and header, each line
+/// as read — plus two columns, `_line` (the line in the original file) and
+/// `_reasons`. Fixed and imported again with `--fixes`, through the same
+/// mapping (extra columns are ignored). XLSX and JSON imports are refused:
+/// their quarantine is read as JSON.
+pub fn quarantine_file(
+    import: &HubImport,
+    lines: &[QuarantineRow],
+) -> Result<Vec<u8>, DatasetImportError> {
+    let mapping = Mapping::parse(&import.mapping_text).map_err(|e| {
+        invalid(
+            "import",
+            format!("import {} kept no usable mapping: {e}", import.id),
+        )
+    })?;
+    let source = &mapping.source;
+    if source.format != cityloop_hub::mapping::Format::Csv {
+        return Err(invalid(
+            "import",
+            format!(
+                "import {} read a {:?} file; only CSV imports are handed back as a file",
+                import.id, source.format
+            ),
+        ));
+    }
+    let delimiter = source
+        .delimiter_byte()
+        .map_err(|e| invalid("import", format!("import {}: {e}", import.id)))?;
+    use cityloop_hub::pipeline::join_fields;
+    let mut text = join_fields(
+        import
+            .header
+            .iter()
+            .map(String::as_str)
+            .chain(["_line", "_reasons"]),
+        delimiter,
+    );
+    text.push_str("\r\n");
+    for line in lines.iter().filter(|l| l.fixed_by.is_none()) {
+        let number = line.line.to_string();
+        let reasons = line.reasons.join("; ");
+        text.push_str(&line.raw);
+        text.push(delimiter as char);
+        text.push_str(&join_fields(
+            [number.as_str(), reasons.as_str()].into_iter(),
+            delimiter,
+        ));
+        text.push_str("\r\n");
+    }
+    Ok(match source.encoding {
+        cityloop_hub::mapping::Encoding::Utf8 => text.into_bytes(),
+        cityloop_hub::mapping::Encoding::Gbk => encoding_rs::GBK.encode(&text).0.into_owned(),
+        cityloop_hub::mapping::Encoding::Gb18030 => {
+            encoding_rs::GB18030.encode(&text).0.into_owned()
+        }
     })
 }

@@ -44,7 +44,7 @@ fn to_dataset(row: &Row) -> StoreResult<DatasetRecord> {
 
 const IMPORT_COLUMNS: &str = "id, dataset, mapping, mapping_version, file_name, file_sha256,
      status, accepted, rejected, next_offset, next_line, started_at, finished_at, by_user,
-     quality, fixes";
+     quality, fixes, header, mapping_text";
 
 fn to_import(row: &Row) -> StoreResult<HubImport> {
     Ok(HubImport {
@@ -64,6 +64,8 @@ fn to_import(row: &Row) -> StoreResult<HubImport> {
         by: column::<Option<i64>>(row, 13)?.map(UserId),
         quality: column(row, 14)?,
         fixes: column(row, 15)?,
+        header: strings("import header", &column::<String>(row, 16)?)?,
+        mapping_text: column(row, 17)?,
     })
 }
 
@@ -297,8 +299,8 @@ impl HubStore for PostgresStore {
             &transaction,
             "INSERT INTO hub_imports (dataset, mapping, mapping_version, file_name,
                  file_sha256, status, accepted, rejected, next_offset, next_line,
-                 started_at, by_user, fixes)
-             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10, $11)
+                 started_at, by_user, fixes, header, mapping_text)
+             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10, $11, $12, $13)
              RETURNING id",
             &[
                 &import.dataset,
@@ -312,6 +314,8 @@ impl HubStore for PostgresStore {
                 &import.started_at,
                 &import.by.map(|u| u.0),
                 &import.fixes,
+                &json_strings(&import.header),
+                &import.mapping_text,
             ],
         )
         .await?;

@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_alarm_case_work.sql"),
     include_str!("../migrations/0010_vital_history.sql"),
     include_str!("../migrations/0011_data_hub.sql"),
+    include_str!("../migrations/0012_hub_import_header.sql"),
 ];
 
 const OBSERVATION_COLUMNS: &str =

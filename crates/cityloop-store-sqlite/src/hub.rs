@@ -35,7 +35,7 @@ fn to_dataset(row: &rusqlite::Row<'_>) -> StoreResult<DatasetRecord> {
 
 const IMPORT_COLUMNS: &str = "id, dataset, mapping, mapping_version, file_name, file_sha256,
      status, accepted, rejected, next_offset, next_line, started_at, finished_at, by_user,
-     quality, fixes";
+     quality, fixes, header, mapping_text";
 
 fn count(what: &str, value: i64) -> StoreResult<u64> {
     u64::try_from(value).map_err(|e| corrupt(what, e))
@@ -64,6 +64,8 @@ fn to_import(row: &rusqlite::Row<'_>) -> StoreResult<HubImport> {
         by: row.get::<_, Option<i64>>(13).map_err(get)?.map(UserId),
         quality: row.get(14).map_err(get)?,
         fixes: row.get(15).map_err(get)?,
+        header: strings("import header", &row.get::<_, String>(16).map_err(get)?)?,
+        mapping_text: row.get(17).map_err(get)?,
     })
 }
 
@@ -270,8 +272,8 @@ impl HubStore for SqliteStore {
                 transaction,
                 "INSERT INTO hub_imports (dataset, mapping, mapping_version, file_name,
                      file_sha256, status, accepted, rejected, next_offset, next_line,
-                     started_at, by_user, fixes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, ?8, ?9, ?10, ?11)",
+                     started_at, by_user, fixes, header, mapping_text)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     import.dataset,
                     import.mapping,
@@ -284,6 +286,8 @@ impl HubStore for SqliteStore {
                     timestamp(import.started_at),
                     import.by.map(|u| u.0),
                     import.fixes,
+                    json_strings(&import.header),
+                    import.mapping_text,
                 ],
             )
             .map_err(backend_error)?;

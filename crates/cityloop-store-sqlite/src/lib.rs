@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_vital_history.sql"),
     include_str!("../migrations/0012_observation_times_as_integers.sql"),
     include_str!("../migrations/0013_data_hub.sql"),
+    include_str!("../migrations/0014_hub_import_header.sql"),
 ];
 
 /// Write jobs queued for the writer thread before submitters wait.

@@ -2536,6 +2536,8 @@ pub async fn data_hub_imports_resume_quarantine_share_and_record(store: &dyn Sto
         by: None,
         quality: None,
         fixes: None,
+        header: vec!["身份证号".into(), "姓名".into()],
+        mapping_text: "id = \"police\"".into(),
     };
     let first = hub.begin_import(import.clone()).await.unwrap();
     let row = |key: &str, line: u64, subject: &str| HubRow {
@@ -2602,6 +2604,11 @@ pub async fn data_hub_imports_resume_quarantine_share_and_record(store: &dyn Sto
     assert_eq!(done.status, IMPORT_DONE);
     assert_eq!((done.accepted, done.rejected), (3, 2));
     assert_eq!(done.quality.as_deref(), Some("{\"rows\":5}"));
+    assert_eq!(done.header, import.header, "the file's header is kept");
+    assert_eq!(
+        done.mapping_text, import.mapping_text,
+        "and the mapping's text"
+    );
     // A record imported twice is one row, with the later lineage.
     assert_eq!(hub.count_hub_rows(&dataset.id).await.unwrap(), 2);
     let rows = hub.hub_rows(&dataset.id, None, None, 10).await.unwrap();

@@ -68,6 +68,11 @@ pub struct HubImport {
     pub quality: Option<String>,
     /// The import whose quarantine this one fixes, if any.
     pub fixes: Option<i64>,
+    /// The file's column names, in order (for handing quarantined lines
+    /// back as a file).
+    pub header: Vec<String>,
+    /// The mapping's TOML text as used.
+    pub mapping_text: String,
 }
 
 /// An accepted, standardised row.

@@ -9,15 +9,16 @@ use cityloop_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 
-/// Reads a mapping: a file, or the id of a bundled mapping.
-pub fn read_mapping(mapping: &str) -> anyhow::Result<Mapping> {
+/// Reads a mapping and its text: a file, or the id of a bundled mapping.
+pub fn read_mapping(mapping: &str) -> anyhow::Result<(Mapping, String)> {
     let text = match cityloop_hub::mapping::bundled(mapping) {
         Some(text) => text.to_owned(),
         None => std::fs::read_to_string(mapping).with_context(|| {
             format!("reading mapping {mapping} (a file, or a bundled mapping id)")
         })?,
     };
-    Mapping::parse(&text).map_err(|e| anyhow::anyhow!("{mapping}: {e}"))
+    let parsed = Mapping::parse(&text).map_err(|e| anyhow::anyhow!("{mapping}: {e}"))?;
+    Ok((parsed, text))
 }
 
 struct Bytes {
@@ -53,14 +54,30 @@ pub async fn import_file(
     store: &dyn Store,
     keys: &cityloop_transparency::Keys,
     file: &Path,
-    mapping: &str,
+    mapping: Option<&str>,
     dataset: &str,
     fixes: Option<i64>,
     threads: usize,
     stop_after_batches: Option<u64>,
 ) -> anyhow::Result<ImportOutcome> {
     let library = Library::bundled()?;
-    let mapping = read_mapping(mapping)?;
+    let (mapping, mapping_text) = match (mapping, fixes) {
+        (Some(mapping), _) => read_mapping(mapping)?,
+        // A fix goes through the mapping the fixed import used.
+        (None, Some(fixed)) => {
+            let earlier = store
+                .hub()
+                .hub_import(fixed)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("import {fixed} not found"))?;
+            let parsed = Mapping::parse(&earlier.mapping_text)
+                .map_err(|e| anyhow::anyhow!("the mapping of import {fixed}: {e}"))?;
+            (parsed, earlier.mapping_text)
+        }
+        (None, None) => {
+            anyhow::bail!("name the mapping with --mapping (or fix an import with --fixes)")
+        }
+    };
     let pseudonyms = keys.pseudonyms.clone();
     let progress = Bytes {
         bar: ProgressBar::hidden(),
@@ -70,6 +87,7 @@ pub async fn import_file(
         ImportRequest {
             library: &library,
             mapping: &mapping,
+            mapping_text: &mapping_text,
             dataset,
             path: file,
             file_name: file
@@ -128,11 +146,30 @@ pub fn print_outcome(file: &Path, dataset: &str, outcome: &ImportOutcome) {
     }
 }
 
-/// Prints an import's open quarantine: line, reasons, raw text.
-pub async fn print_quarantine(store: &dyn Store, import_id: i64, all: bool) -> anyhow::Result<()> {
+/// Prints an import's open quarantine (line, reasons, raw text), or writes
+/// it as a file in the department's own format to fix and re-import.
+pub async fn print_quarantine(
+    store: &dyn Store,
+    import_id: i64,
+    all: bool,
+    csv: Option<&Path>,
+) -> anyhow::Result<()> {
     let rows = store.hub().quarantine(import_id, !all).await?;
-    if store.hub().hub_import(import_id).await?.is_none() {
+    let Some(import) = store.hub().hub_import(import_id).await? else {
         anyhow::bail!("import {import_id} not found");
+    };
+    if let Some(path) = csv {
+        let bytes = cityloop_import::dataset::quarantine_file(&import, &rows)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        let open = rows.iter().filter(|r| r.fixed_by.is_none()).count();
+        println!(
+            "{}: {open} quarantined lines of import {import_id}, with the file's header; fix them and run\n  cityloop import dataset {} --dataset {} --fixes {import_id}",
+            path.display(),
+            path.display(),
+            import.dataset
+        );
+        return Ok(());
     }
     for row in rows {
         let fixed = row
@@ -199,8 +236,17 @@ pub async fn load_demo(
         if store.hub().count_hub_rows(dataset).await? > 0 {
             continue;
         }
-        let outcome =
-            import_file(store, keys, &files[index], mapping, dataset, None, 2, None).await?;
+        let outcome = import_file(
+            store,
+            keys,
+            &files[index],
+            Some(mapping),
+            dataset,
+            None,
+            2,
+            None,
+        )
+        .await?;
         tracing::info!(
             dataset,
             accepted = outcome.accepted,

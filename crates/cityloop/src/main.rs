@@ -115,9 +115,10 @@ enum ImportCommand {
     /// file), rejected lines quarantined with every reason.
     Dataset {
         file: PathBuf,
-        /// The mapping: a TOML file, or a bundled mapping's id.
+        /// The mapping: a TOML file, or a bundled mapping's id (default
+        /// with --fixes: the fixed import's mapping).
         #[arg(long)]
-        mapping: String,
+        mapping: Option<String>,
         /// The dataset's id (created, owned by the mapping's department,
         /// when new).
         #[arg(long)]
@@ -138,6 +139,10 @@ enum ImportCommand {
         /// Also lines a later import fixed.
         #[arg(long)]
         all: bool,
+        /// Write the open lines to this file in the department's own format
+        /// (encoding, delimiter, header) to fix and re-import with --fixes.
+        #[arg(long)]
+        csv: Option<PathBuf>,
     },
 }
 
@@ -319,7 +324,7 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
                 store.as_ref(),
                 &keys,
                 &file,
-                &mapping,
+                mapping.as_deref(),
                 &dataset,
                 fixes,
                 threads,
@@ -330,10 +335,10 @@ async fn run_async(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import {
-            what: ImportCommand::Quarantine { import, all },
+            what: ImportCommand::Quarantine { import, all, csv },
         } => {
             let store = open_store(&settings, true).await?;
-            hub_cli::print_quarantine(store.as_ref(), import, all).await
+            hub_cli::print_quarantine(store.as_ref(), import, all, csv.as_deref()).await
         }
         Command::Import { what } => {
             let store = open_store(&settings, true).await?;

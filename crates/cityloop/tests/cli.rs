@@ -893,6 +893,66 @@ fn a_dataset_import_quarantines_exactly_resumes_and_names_mapping_errors() {
     );
     assert!(quarantine.contains("id_number"), "{quarantine}");
 
+    // Handed back as a GBK file with the header, fixed, re-imported through
+    // the same mapping (no --mapping with --fixes): nothing left open.
+    let handed = directory.path().join("quarantine.csv");
+    let output = cityloop(
+        directory.path(),
+        &[
+            "import",
+            "quarantine",
+            &import_id,
+            "--csv",
+            handed.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let exported_bytes = std::fs::read(&handed).unwrap();
+    let (exported, _, malformed) = encoding_rs::GBK.decode(&exported_bytes);
+    assert!(!malformed);
+    let header = exported.lines().next().unwrap().to_owned();
+    assert_eq!(
+        header,
+        format!("{},_line,_reasons", cityloop_hub::demo::POLICE_HEADER)
+    );
+    assert_eq!(
+        exported.lines().count(),
+        1 + cityloop_hub::demo::POLICE_BAD_ROWS.len()
+    );
+    let mut fixed = format!("{header}\n");
+    for person in cityloop_hub::demo::people(30).iter().skip(25) {
+        fixed.push_str(&format!(
+            "{},{},{},{},{},HH1,普陀区,长寿路街道1号,121.44,31.24,,\n",
+            person.id_number,
+            person.name,
+            if person.sex == "1" { "M" } else { "F" },
+            person.birth.format("%Y%m%d"),
+            person.mobile
+        ));
+    }
+    std::fs::write(&handed, encoding_rs::GBK.encode(&fixed).0).unwrap();
+    let output = cityloop(
+        directory.path(),
+        &[
+            "import",
+            "dataset",
+            handed.to_str().unwrap(),
+            "--dataset",
+            "people",
+            "--fixes",
+            &import_id,
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("5 accepted, 0 quarantined"),
+        "{}",
+        text(&output.stdout)
+    );
+    let still_open =
+        text(&cityloop(directory.path(), &["import", "quarantine", &import_id]).stdout);
+    assert!(!still_open.contains("line "), "{still_open}");
+
     // 50,000 rows stopped after the first batch of 20,000, then resumed.
     let big = directory.path().join("big.csv");
     cityloop_hub::demo::write_bench_csv(&big, 50_000).unwrap();
