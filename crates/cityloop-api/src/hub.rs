@@ -637,17 +637,8 @@ pub async fn quarantine(
         .hub()
         .quarantine(import.id, !query.all.unwrap_or(false))
         .await?;
-    // Quarantined lines are raw personal data whose person may not be
-    // known (a broken identity number): the read is a log leaf.
     if !rows.is_empty() {
-        let leaf = crate::transparency::access_leaf(
-            &state,
-            &caller.0,
-            &format!("hub-quarantine:{}", import.id),
-            &["raw"],
-            "数据质检修正 (quarantine review)",
-        );
-        state.store().append_leaves(vec![leaf]).await?;
+        log_quarantine_read(&state, &caller.0, import.id).await?;
     }
     Ok(Json(
         rows.into_iter()
@@ -660,6 +651,19 @@ pub async fn quarantine(
             })
             .collect(),
     ))
+}
+
+/// Quarantined lines are raw personal data whose person may not be known
+/// (a broken identity number): reading them is an `access` log leaf.
+async fn log_quarantine_read(state: &AppState, by: &User, import_id: i64) -> ApiResult<()> {
+    let leaf = crate::transparency::access_leaf(
+        state,
+        by,
+        &format!("hub-quarantine:{import_id}"),
+        &["raw"],
+        "数据质检修正 (quarantine review)",
+    );
+    Ok(state.store().append_leaves(vec![leaf]).await?)
 }
 
 /// The unfixed quarantined lines of a CSV import as a file in the
@@ -688,14 +692,7 @@ pub async fn quarantine_csv(
             cityloop_hub::mapping::Encoding::Gb18030 => "gb18030",
         })
         .unwrap_or("utf-8");
-    let leaf = crate::transparency::access_leaf(
-        &state,
-        &caller.0,
-        &format!("hub-quarantine:{}", import.id),
-        &["raw"],
-        "数据质检修正 (quarantine review)",
-    );
-    state.store().append_leaves(vec![leaf]).await?;
+    log_quarantine_read(&state, &caller.0, import.id).await?;
     Ok((
         [
             (
