@@ -240,6 +240,15 @@ try {
   })));
   check(lines.length === 5 && lines.every((l) => l.reasons.length > 0 && l.raw.length > 0),
     `the quarantine lists 5 lines with reasons (${lines.map((l) => `line ${l.line}: ${l.reasons.join('; ')}`).join(' | ')})`);
+  // The lines handed back as a file to fix: the department's GBK format.
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: STEP_WAIT_MS }),
+    page.click(`#quarantine-csv-${policeImport?.id}`),
+  ]);
+  const csv = await download.path().then((p) => readFileSync(p));
+  const firstLine = new TextDecoder('gbk').decode(csv).split(/\r?\n/)[0];
+  check(firstLine.startsWith('身份证号,') && firstLine.endsWith(',_line,_reasons') && new TextDecoder('gbk').decode(csv).trim().split(/\r?\n/).length === 6,
+    `the quarantined lines download as a GBK file with the header (${firstLine})`);
   await page.click('#rows-load');
   await page.locator('#rows-table').waitFor({ timeout: STEP_WAIT_MS });
   const clearNames = await column(page, 'name');
