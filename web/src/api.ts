@@ -111,7 +111,7 @@ export function query(params: Record<string, string | number | boolean | undefin
 export const api = {
   login: (username: string, password: string) =>
     request<{ token: string; expires_at: string; user: UserDto }>('POST', '/api/v1/auth/login', { username, password }),
-  logout: () => post<void>('/api/v1/auth/logout'),
+  logout: (everywhere = false) => post<void>(`/api/v1/auth/logout${everywhere ? '?everywhere=true' : ''}`),
   me: () => get<UserDto>('/api/v1/me'),
   cases: (params: { status?: string; open?: boolean; category?: string; area?: string; limit?: number; offset?: number }) =>
     get<CasePage>(`/api/v1/cases${query(params)}`),

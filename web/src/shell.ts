@@ -51,14 +51,19 @@ export function userMenu(onLanguage: () => void): HTMLElement {
     }, t('menu.lang')),
     h('a', { role: 'menuitem', href: '/citizen' }, t('menu.citizen')),
     h('a', { role: 'menuitem', href: '/transparency/performance' }, t('menu.performance')),
-    // Log-out forgets this browser's token. The server's log-out revokes
-    // every token of the user (a wall screen signed in as the same user
-    // too), so it is a separate, explicit choice.
+    // Log-out revokes this browser's token on the server. Revoking every
+    // token of the user (a wall screen signed in as the same user too) is a
+    // separate, explicit choice.
     h('button', {
       type: 'button',
       role: 'menuitem',
       id: 'logout',
-      onclick: () => {
+      onclick: async () => {
+        try {
+          await api.logout();
+        } catch {
+          // The token is dropped here either way.
+        }
         clearSession();
         stopLive();
         location.hash = '#/login';
@@ -71,7 +76,7 @@ export function userMenu(onLanguage: () => void): HTMLElement {
       onclick: async () => {
         if (!confirm(t('menu.logoutEverywhere.confirm'))) return;
         try {
-          await api.logout();
+          await api.logout(true);
         } catch {
           // The token is dropped here either way.
         }

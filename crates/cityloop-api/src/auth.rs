@@ -89,22 +89,25 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(Problem::unauthorized(
-                "this endpoint needs a token: send Authorization: Bearer <token>",
-            ));
-        };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|text| text.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| {
-                Problem::unauthorized("the Authorization header must be Bearer <token>")
-            })?;
+        let token = bearer(&parts.headers)?;
         Ok(Caller(user_for_token(state, token).await?))
     }
+}
+
+/// The bearer token of a request; 401 without one.
+fn bearer(headers: &axum::http::HeaderMap) -> ApiResult<&str> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(Problem::unauthorized(
+            "this endpoint needs a token: send Authorization: Bearer <token>",
+        ));
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| text.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| Problem::unauthorized("the Authorization header must be Bearer <token>"))
 }
 
 /// The user a bearer token belongs to; 401 when it is unknown, expired
@@ -187,12 +190,31 @@ pub async fn login(
     }))
 }
 
-/// Revoke every token of the caller (log out everywhere).
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutQuery {
+    /// Revoke every token of the caller (every device, wall screens
+    /// signed in as the same user included), not only this one.
+    pub everywhere: Option<bool>,
+}
+
+/// Log out: revoke the token of this request, or with `everywhere=true`
+/// every token of the caller.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", params(LogoutQuery),
     security(("bearer" = [])),
     responses((status = 204), (status = 401, body = crate::problem::ProblemBody)))]
-pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
-    state.store().revoke_tokens(caller.0.id).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    crate::problem::Query(query): crate::problem::Query<LogoutQuery>,
+) -> ApiResult<StatusCode> {
+    if query.everywhere.unwrap_or(false) {
+        state.store().revoke_tokens(caller.0.id).await?;
+    } else {
+        let token = bearer(&headers)?;
+        state.store().revoke_token(&token_sha256(token)).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -277,6 +277,21 @@ async fn log_in_gives_a_token_and_log_out_revokes_it() {
         .await
         .unwrap();
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    // Only that token: the user's other session (a wall screen) goes on…
+    let (status, _) = app.get("/api/v1/me", Some("handler")).await;
+    assert_eq!(status, StatusCode::OK);
+    // …until they log out everywhere.
+    let (status, _) = app
+        .call(
+            "POST",
+            "/api/v1/auth/logout?everywhere=true",
+            Some("handler"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.get("/api/v1/me", Some("handler")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

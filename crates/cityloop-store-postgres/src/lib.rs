@@ -1865,6 +1865,19 @@ impl Store for PostgresStore {
         Ok(revoked)
     }
 
+    async fn revoke_token(&self, token_sha256: &str) -> StoreResult<bool> {
+        let mut client = self.client().await?;
+        let transaction = begin_write(&mut client).await?;
+        let revoked = execute(
+            &transaction,
+            "UPDATE api_tokens SET revoked_at = $2 WHERE token_sha256 = $1 AND revoked_at IS NULL",
+            &[&token_sha256, &Utc::now()],
+        )
+        .await?;
+        commit(transaction).await?;
+        Ok(revoked > 0)
+    }
+
     async fn allocate_case_ids(&self, count: u32) -> StoreResult<Vec<i64>> {
         let mut client = self.client().await?;
         let transaction = begin_write(&mut client).await?;

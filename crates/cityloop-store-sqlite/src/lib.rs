@@ -2034,6 +2034,20 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn revoke_token(&self, token_sha256: &str) -> StoreResult<bool> {
+        let token = token_sha256.to_owned();
+        self.write(move |transaction| {
+            exec(
+                transaction,
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE token_sha256 = ?1 AND revoked_at IS NULL",
+                params![token, timestamp(Utc::now())],
+            )
+            .map(|n| n > 0)
+            .map_err(backend_error)
+        })
+        .await
+    }
+
     async fn allocate_case_ids(&self, count: u32) -> StoreResult<Vec<i64>> {
         self.write(move |transaction| {
             exec(transaction, "INSERT INTO case_ids DEFAULT VALUES", []).map_err(backend_error)?;

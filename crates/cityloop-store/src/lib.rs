@@ -647,6 +647,8 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_user(&self, id: UserId, at: DateTime<Utc>, audit: Audit) -> StoreResult<()>;
     /// Revokes every token of a user; returns how many were live.
     async fn revoke_tokens(&self, user: UserId) -> StoreResult<u64>;
+    /// Revokes one token (by its SHA-256); whether it was live.
+    async fn revoke_token(&self, token_sha256: &str) -> StoreResult<bool>;
 
     // --- perception ---------------------------------------------------------
     /// Registers a datastream (its `id` and `last_at` are ignored); returns
