@@ -9,32 +9,11 @@
 //
 // Screenshots go to --out (default tests/browser/screenshots/).
 
-import { chromium } from 'playwright-core';
-import { readFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { harness } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => {
-    if (arg.startsWith('--')) pairs.push([arg.slice(2), all[i + 1]]);
-    return pairs;
-  }, []),
-);
-const base = args.base?.replace(/\/$/, '');
-if (!base || !args.credentials) {
-  console.error('usage: citizen.mjs --base URL --credentials FILE [--out DIR] [--chromium PATH]');
-  process.exit(2);
-}
-const credentials = JSON.parse(readFileSync(args.credentials, 'utf8'));
-const out = args.out ?? join(here, 'screenshots');
-mkdirSync(out, { recursive: true });
+const { base, credentials, out, check, launch, finish } = harness('citizen.mjs');
 
-let failures = 0;
-const check = (ok, what) => {
-  console.log(`${ok ? 'ok' : 'FAIL'} ${what}`);
-  if (!ok) failures += 1;
-};
 
 /** A staff action through the API, as the operations centre does it. */
 async function act(role, id, action, body) {
@@ -52,12 +31,7 @@ const JPEG = Buffer.from(
   'hex',
 );
 
-const browser = await chromium.launch({
-  executablePath: args.chromium ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
   const page = await context.newPage();
@@ -125,11 +99,8 @@ try {
   await page.click('#lang-toggle');
   check((await page.textContent('body'))?.includes('Closed'), 'the English page says Closed');
 
-  for (const problem of problems) console.log(`FAIL ${problem}`);
-  failures += problems.length;
-  check(problems.length === 0, 'no errors in the console');
+  await browser.close();
+  finish('citizen page', problems);
 } finally {
   await browser.close();
 }
-console.log(`citizen page: ${failures === 0 ? 'passed' : `${failures} failed`}`);
-process.exit(failures === 0 ? 0 : 1);

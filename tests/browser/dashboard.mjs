@@ -26,54 +26,15 @@
 // clearly; the browser's own "Failed to load resource" lines for missing
 // endpoints are then listed as notes rather than counted twice.
 
-import { chromium } from 'playwright-core';
-import { readFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { harness } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => {
-    if (arg.startsWith('--')) pairs.push([arg.slice(2), all[i + 1]]);
-    return pairs;
-  }, []),
-);
-const base = args.base?.replace(/\/$/, '');
-if (!base || !args.credentials) {
-  console.error('usage: dashboard.mjs --base URL --credentials FILE [--out DIR] [--chromium PATH]');
-  process.exit(2);
-}
-const credentials = JSON.parse(readFileSync(args.credentials, 'utf8'));
-const out = args.out ?? join(here, 'screenshots');
-mkdirSync(out, { recursive: true });
+const { args, base, credentials, out, check, note, api, launch, logIn, logOut, finish } = harness('dashboard.mjs');
 
 const FIRST_PAINT_MS_MAX = Number(args['first-paint-max-ms'] ?? 2000);
 const LIVE_WAIT_MS = 15_000;
 const STEP_WAIT_MS = 20_000;
 
-let failures = 0;
-const check = (ok, what) => {
-  console.log(`${ok ? 'ok' : 'FAIL'} ${what}`);
-  if (!ok) failures += 1;
-  return ok;
-};
-const note = (what) => console.log(`note ${what}`);
-
-async function api(role, method, path, body) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${credentials[role]}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // Not JSON.
-  }
-  return { status: response.status, json, text };
-}
 
 /** Whether a NEW endpoint answers (an event stream is opened, checked and dropped). */
 async function endpointPresent(path, stream = false) {
@@ -120,16 +81,7 @@ for (const [key, answer] of Object.entries(present)) {
 }
 const missingPaths = Object.entries(present).filter(([, a]) => !a.ok).map(([key]) => NEW[key]);
 
-const browser = await chromium.launch({
-  executablePath: args.chromium ?? '/usr/bin/chromium',
-  headless: true,
-  // The map is WebGL: headless Chromium draws it with SwiftShader (software
-  // Vulkan), and composites the page on the CPU as on any machine without a
-  // GPU. Forcing SwiftShader for compositing too (--ignore-gpu-blocklist)
-  // doubled the first paint on this machine (docs/PERFORMANCE.md).
-  args: ['--no-sandbox', '--enable-unsafe-swiftshader',
-    '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 const problems = [];
 const missingNotes = new Map();
@@ -155,20 +107,6 @@ function watch(page, name) {
   });
 }
 
-async function logIn(page, role) {
-  await page.goto(`${base}/app/#/login`);
-  await page.locator('#login-form').waitFor();
-  await page.fill('#username', credentials.logins[role].username);
-  await page.fill('#password', credentials.logins[role].password);
-  await page.click('#login-submit');
-  await page.waitForFunction(() => !location.hash.startsWith('#/login') && !document.querySelector('#login-form'));
-}
-
-async function logOut(page) {
-  await page.click('#user-menu-button');
-  await page.click('#logout');
-  await page.locator('#login-form').waitFor();
-}
 
 /** The case page's status, light and number of timeline entries. */
 async function caseState(page) {
@@ -434,9 +372,5 @@ try {
 }
 
 for (const [path, count] of missingNotes) note(`the browser logged ${count} failed load(s) of the missing NEW endpoint ${path}`);
-for (const problem of problems) console.log(`FAIL ${problem}`);
-failures += problems.length;
-check(problems.length === 0, 'no errors in the console');
 console.log(`screenshots: ${out}`);
-console.log(`dashboard and workbench: ${failures === 0 ? 'passed' : `${failures} failed`}`);
-process.exit(failures === 0 ? 0 : 1);
+finish('dashboard and workbench', problems);

@@ -18,54 +18,16 @@
 // Fails on any page error or console error, except the refusals the test
 // provokes on purpose (listed as notes).
 
-import { chromium } from 'playwright-core';
-import { readFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { harness } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((pairs, arg, i, all) => {
-    if (arg.startsWith('--')) pairs.push([arg.slice(2), all[i + 1]]);
-    return pairs;
-  }, []),
-);
-const base = args.base?.replace(/\/$/, '');
-if (!base || !args.credentials) {
-  console.error('usage: datahub.mjs --base URL --credentials FILE [--out DIR] [--chromium PATH]');
-  process.exit(2);
-}
-const credentials = JSON.parse(readFileSync(args.credentials, 'utf8'));
-const out = args.out ?? join(here, 'screenshots');
-mkdirSync(out, { recursive: true });
+const { base, out, check, note, api, launch, logIn, logOut, finish } = harness('datahub.mjs');
 
 const STEP_WAIT_MS = 20_000;
 const POLICE = 'putuo-police-population';
 const CIVIL = 'putuo-civil-affairs-population';
 
-let failures = 0;
-const check = (ok, what) => {
-  console.log(`${ok ? 'ok' : 'FAIL'} ${what}`);
-  if (!ok) failures += 1;
-  return ok;
-};
-const note = (what) => console.log(`note ${what}`);
-
-async function api(role, method, path, body) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${credentials[role]}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await response.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // Not JSON.
-  }
-  return { status: response.status, json, text };
-}
 
 // ---------------------------------------------------------------------------
 // What the server holds (read through the API, which records nothing).
@@ -84,12 +46,7 @@ const trackerBefore = await api('citizen', 'GET', '/api/v1/me/data-access');
 const accessesBefore = Array.isArray(trackerBefore.json) ? trackerBefore.json.length : 0;
 note(`the citizen's tracker holds ${accessesBefore} access(es) before the test (${trackerBefore.status})`);
 
-const browser = await chromium.launch({
-  executablePath: args.chromium ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--enable-unsafe-swiftshader',
-    '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 const problems = [];
 // A refusal the test provokes on purpose: the browser logs the 4xx it answered.
@@ -109,21 +66,6 @@ function watch(page, name) {
   });
 }
 
-/** Logs in through the form; `hash` is a deep link the log-in form leads to afterwards. */
-async function logIn(page, role, hash = '#/login') {
-  await page.goto(`${base}/app/${hash}`);
-  await page.locator('#login-form').waitFor();
-  await page.fill('#username', credentials.logins[role].username);
-  await page.fill('#password', credentials.logins[role].password);
-  await page.click('#login-submit');
-  await page.waitForFunction(() => !location.hash.startsWith('#/login') && !document.querySelector('#login-form'));
-}
-
-async function logOut(page) {
-  await page.click('#user-menu-button');
-  await page.click('#logout');
-  await page.locator('#login-form').waitFor();
-}
 
 /** A full-page screenshot from the top (the workbench's header is sticky). */
 async function shot(page, name) {
@@ -336,9 +278,5 @@ try {
 }
 
 for (const refusal of expectedRefusals) note(`the expected refusal ${refusal.status} ${refusal.path} was not logged by the browser`);
-for (const problem of problems) console.log(`FAIL ${problem}`);
-failures += problems.length;
-check(problems.length === 0, 'no errors in the console');
 console.log(`screenshots: ${out}`);
-console.log(`data hub: ${failures === 0 ? 'passed' : `${failures} failed`}`);
-process.exit(failures === 0 ? 0 : 1);
+finish('data hub', problems);

@@ -516,7 +516,6 @@ pub async fn import(
             stop_after_batches: None,
         },
         pseudonymise(&keys),
-        |_| Vec::new(),
         &cityloop_import::Silent,
     )
     .await

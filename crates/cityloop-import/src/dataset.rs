@@ -17,7 +17,7 @@ use cityloop_domain::{DepartmentId, UserId};
 use cityloop_hub::pipeline::{Batch, PipelineOptions, compile_for_file, map_file_with};
 use cityloop_hub::{Library, Mapping, QualityReport, Standard};
 use cityloop_store::hub::{DatasetRecord, HubImport, HubRow, QuarantineRow};
-use cityloop_store::{Audit, Store, StoreError};
+use cityloop_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::ops::ControlFlow;
@@ -221,12 +221,11 @@ pub struct Pseudonymise {
 
 /// Imports (or resumes importing) a file into a dataset. `pseudonymise`
 /// turns a row's key and the clear identity of its person into the keyed
-/// pseudonyms stored; `audit` makes the log leaves of the finished import.
+/// pseudonyms stored.
 pub async fn import_dataset(
     store: &dyn Store,
     request: ImportRequest<'_>,
     pseudonymise: Pseudonymise,
-    audit: impl FnOnce(&HubImport) -> Audit,
     progress: &dyn ImportProgress,
 ) -> Result<ImportOutcome, DatasetImportError> {
     let hub = store.hub();
@@ -394,8 +393,7 @@ pub async fn import_dataset(
     let finished = !summary.stopped;
     if finished {
         let quality = serde_json::to_string(&summary.quality).unwrap_or_default();
-        let done = hub.hub_import(import.id).await?.unwrap_or(import.clone());
-        hub.finish_import(import.id, quality, request.now, audit(&done))
+        hub.finish_import(import.id, quality, request.now, Vec::new())
             .await?;
     }
     Ok(ImportOutcome {

@@ -3192,14 +3192,14 @@ impl Store for SqliteStore {
         kinds: &[&str],
     ) -> StoreResult<Vec<CaseStamp>> {
         let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
         self.call(move |connection| {
             let placeholders = (0..kinds.len())
                 .map(|i| format!("?{}", i + 3))
                 .collect::<Vec<_>>()
                 .join(", ");
-            if kinds.is_empty() {
-                return Ok(Vec::new());
-            }
             let sql = format!(
                 "SELECT id, version, created_at, area_path FROM cases WHERE id IN (
                      SELECT DISTINCT case_id FROM case_events

@@ -101,7 +101,6 @@ pub async fn import_file(
             stop_after_batches,
         },
         cityloop_api::hub::pseudonymise(&pseudonyms),
-        |_| Vec::new(),
         &progress,
     )
     .await
